@@ -1,0 +1,55 @@
+"""The ``agentcontainers`` command: one module per command group, imported on demand.
+
+Each command module exposes ``HELP``, ``add_arguments(parser)`` and ``main(args) -> int`` and
+keeps heavy imports inside ``main`` so that ``agentcontainers run`` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+#: command name -> (module, one-line help); the module is imported only when chosen.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("agentcontainers.cli.run", "Run one request and print the response envelope."),
+    "agents": ("agentcontainers.cli.agents", "List the personas (agents) available."),
+    "sessions": ("agentcontainers.cli.sessions", "List, show or delete sessions."),
+    "usage": ("agentcontainers.cli.usage", "Report cost and token usage per agent."),
+    "serve": ("agentcontainers.cli.serve", "Serve the HTTP API (and web UI)."),
+    "lambda": ("agentcontainers.cli.lambda_", "Run the AWS Lambda runtime interface client."),
+    "mcp-proxy": ("agentcontainers.cli.mcp_proxy", "Serve the MCP gateway."),
+    "dev-model": (
+        "agentcontainers.cli.dev_model",
+        "Serve the dev model, a stand-in for the Anthropic API.",
+    ),
+    "demo": ("agentcontainers.cli.demo", "Run the assistant on one prompt (what `make demo` does)."),
+}
+
+
+def _parser(chosen: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="agentcontainers",
+        description="Run AI agents (the Claude Code CLI) as isolated, stateless services.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:
+            importlib.import_module(module_name).add_arguments(command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    chosen = next((a for a in args_list if not a.startswith("-")), None)
+    chosen = chosen if chosen in COMMANDS else None
+    args = _parser(chosen).parse_args(args_list)
+    module = importlib.import_module(COMMANDS[args.command][0])
+    try:
+        return int(module.main(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

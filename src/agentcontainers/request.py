@@ -1,0 +1,152 @@
+"""The request contract (DESIGN.md, "Request"): the seed's JSON plus four optional fields.
+
+Validation is strict: unknown fields, wrong types (no coercion of ``"5"`` to ``5``) and
+malformed values are rejected with a message naming the field. Rules that depend on the
+operator's configuration (the env allowlist, size limits, which agents exist) are applied by
+:mod:`agentcontainers.policy`, not here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import field_validator
+
+from agentcontainers.errors import InvalidRequest
+
+TOOL_NAME = r"^[A-Za-z][A-Za-z0-9_\-]{0,127}$"
+AGENT_NAME = r"^[a-z0-9][a-z0-9_\-]{0,63}$"
+ENV_KEY = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+
+ToolName = Annotated[str, StringConstraints(pattern=TOOL_NAME)]
+EnvKey = Annotated[str, StringConstraints(pattern=ENV_KEY)]
+
+
+class AgentRequest(BaseModel):
+    """One request to an agent, whatever the ingress."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    prompt: str = Field(description="What the agent is asked to do. Required, non-empty.")
+    append_system_prompt: str | None = Field(
+        default=None, description="Text appended to the persona's system prompt."
+    )
+    allowed_tools: list[ToolName] | None = Field(
+        default=None,
+        description="Whitelist: only these of the persona's tools exist for this run.",
+    )
+    disallowed_tools: list[ToolName] | None = Field(
+        default=None, description="Blacklist: these tools do not exist for this run."
+    )
+    resume_session_id: str | None = Field(
+        default=None, description="UUID of a session of this caller to continue."
+    )
+    env: dict[EnvKey, str] | None = Field(
+        default=None,
+        description="Extra environment for the agent; keys must pass the allowlist. "
+        "MCP_SERVERS=a,b selects MCP servers and is not passed on.",
+    )
+    agent: Annotated[str, StringConstraints(pattern=AGENT_NAME)] | None = Field(
+        default=None, description="Persona to run (default: the operator's AGENT)."
+    )
+    model: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = Field(
+        default=None, description="Model for this run (default: the persona's or MODEL)."
+    )
+    max_turns: Annotated[int, Field(ge=1, le=10_000)] | None = Field(
+        default=None, description="Lower the operator's turn limit for this run."
+    )
+    max_budget_usd: Annotated[float, Field(gt=0, le=1_000_000)] | None = Field(
+        default=None, description="Lower the operator's spending limit for this run (USD)."
+    )
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
+    @field_validator("resume_session_id")
+    @classmethod
+    def _session_is_uuid(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            parsed = uuid.UUID(value)
+        except ValueError:
+            raise ValueError("must be a session id (a UUID)") from None
+        if str(parsed) != value.lower():
+            raise ValueError("must be a session id in canonical UUID form") from None
+        return str(parsed)
+
+    @field_validator("env")
+    @classmethod
+    def _env_values(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for key, item in (value or {}).items():
+            if "\x00" in item:
+                raise ValueError(f"value of {key} must not contain NUL characters")
+        return value
+
+    @property
+    def mcp_server_names(self) -> list[str]:
+        """Names listed in ``env.MCP_SERVERS`` (comma separated), lower case."""
+        raw = (self.env or {}).get("MCP_SERVERS", "")
+        return [name.strip().lower() for name in raw.split(",") if name.strip()]
+
+
+def parse_request(raw: str | bytes | dict[str, Any]) -> AgentRequest:
+    """Parse JSON text or a decoded object into an :class:`AgentRequest`.
+
+    Raises:
+        InvalidRequest: with a message naming the offending field.
+    """
+    if isinstance(raw, (str, bytes)):
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            raise InvalidRequest(f"request is not valid JSON: {exc}") from None
+    else:
+        data = raw
+    if not isinstance(data, dict):
+        raise InvalidRequest(
+            f"request must be a JSON object, got {type(data).__name__ if data is not None else 'null'}"
+        )
+    try:
+        return AgentRequest.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidRequest(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per problem, each naming the field (``env.PATH``, ``allowed_tools[0]``)."""
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False):
+        loc = _format_location(error["loc"])
+        kind = error["type"]
+        if kind == "missing":
+            parts.append(f"field '{loc}' is required")
+        elif kind == "extra_forbidden":
+            parts.append(f"unknown field '{loc}'")
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+            parts.append(f"field '{loc}': {message}")
+    return "invalid request: " + "; ".join(parts)
+
+
+def _format_location(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif text:
+            # dict keys validated by a pattern appear with a "[key]" suffix in pydantic's loc
+            text += f".{part}"
+        else:
+            text = str(part)
+    return re.sub(r"\.\[key\]$", "", text) or "request"

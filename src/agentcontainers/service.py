@@ -1,0 +1,380 @@
+"""One request, end to end: validate, resolve the persona and policy, own and lock the
+session, run the agent, record the outcome. Every ingress calls :meth:`AgentService.invoke`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from agentcontainers import policy
+from agentcontainers.agents import Agent, find_agent
+from agentcontainers.errors import (
+    AgentContainersError,
+    ModelAPIError,
+    NotFound,
+    PayloadTooLarge,
+    RunError,
+)
+from agentcontainers.request import AgentRequest
+from agentcontainers.result import AgentResult
+from agentcontainers.runtime.base import RunEvent, Runtime, RunSpec
+from agentcontainers.sessions.base import SessionRecord, UsageEntry
+from agentcontainers.sessions.locks import session_lock
+from agentcontainers.sessions.sqlite import DB_NAME, SQLiteSessionIndex
+from agentcontainers.settings import Settings
+
+log = logging.getLogger("agentcontainers")
+
+EventHandler = Callable[[RunEvent], Awaitable[None]]
+LOCAL_CALLER = "local"
+
+
+@dataclass
+class _Workspace:
+    session_id: str
+    resume: bool
+    cwd: Path
+    config_dir: Path
+    home: Path
+    tmpdir: Path
+    record: SessionRecord | None
+
+
+class AgentService:
+    """Runs requests against personas with a runtime; owns sessions under ``STATE_DIR``."""
+
+    def __init__(
+        self, settings: Settings, *, runtime: Runtime | None = None, mcp: Any = None
+    ) -> None:
+        self.settings = settings
+        if runtime is None:
+            from agentcontainers.runtime.claude_code import ClaudeCodeRuntime
+
+            runtime = ClaudeCodeRuntime(settings.cli_path)
+        self.runtime = runtime
+        self.mcp = mcp
+        self._index: SQLiteSessionIndex | None = None
+
+    # --- sessions -------------------------------------------------------------------------
+    @property
+    def index(self) -> SQLiteSessionIndex:
+        """The session index (opened on first use; FS_SHIM=1 only)."""
+        if self._index is None:
+            self._index = SQLiteSessionIndex(self.settings.state_dir / DB_NAME)
+        return self._index
+
+    def close(self) -> None:
+        """Release the index."""
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+
+    async def get_session(self, caller: str, session_id: str) -> SessionRecord:
+        """The caller's session, or :class:`NotFound` (also for someone else's)."""
+        record = None
+        if self.settings.fs_shim:
+            record = await anyio.to_thread.run_sync(self.index.get, session_id)
+        if record is None or record.owner != caller:
+            raise NotFound(f"session {session_id} not found")
+        return record
+
+    async def list_sessions(self, caller: str, *, limit: int = 50, offset: int = 0) -> list[SessionRecord]:
+        """The caller's sessions, newest first."""
+        if not self.settings.fs_shim:
+            return []
+        return await anyio.to_thread.run_sync(
+            lambda: self.index.list(caller, limit=limit, offset=offset)
+        )
+
+    async def delete_session(self, caller: str, session_id: str) -> None:
+        """Delete the caller's session: record, transcript and workspace."""
+        record = await self.get_session(caller, session_id)
+        with session_lock(self._lock_dir, session_id):
+            transcript = self.transcript_path(record)
+            await anyio.to_thread.run_sync(self.index.delete, session_id)
+            transcript.unlink(missing_ok=True)
+            shutil.rmtree(record.workspace, ignore_errors=True)
+
+    def transcript_path(self, record: SessionRecord) -> Path:
+        """Claude Code's JSONL transcript of the session (``<state>/projects/<cwd>/<id>.jsonl``)."""
+        return self.settings.state_dir / "projects" / _project_key(record.workspace) / f"{record.id}.jsonl"
+
+    async def usage(self, caller: str | None) -> dict[str, Any]:
+        """Usage totals per agent (everyone's when ``caller`` is None)."""
+        if not self.settings.fs_shim:
+            return {"since": 0.0, "agents": {}, "total_cost_usd": 0.0, "runs": 0}
+        return await anyio.to_thread.run_sync(self.index.usage, caller)
+
+    @property
+    def _lock_dir(self) -> Path:
+        return self.settings.state_dir / "locks"
+
+    # --- runs -----------------------------------------------------------------------------
+    def agent(self, name: str | None = None) -> Agent:
+        """The persona ``name`` (default: the operator's ``AGENT``)."""
+        return find_agent(name or self.settings.agent, self.settings.agents_dirs)
+
+    async def invoke(
+        self,
+        request: AgentRequest,
+        *,
+        caller: str = LOCAL_CALLER,
+        on_event: EventHandler | None = None,
+        timeout_s: float | None = None,
+    ) -> AgentResult:
+        """Run ``request`` for ``caller``; never raises for request or run errors.
+
+        Errors come back as an error-shaped :class:`AgentResult` (its ``status`` chosen from
+        the error's type). Cancellation propagates after the run's process is stopped.
+        """
+        agent_name = request.agent or self.settings.agent
+        try:
+            return await self._invoke(request, caller, on_event, timeout_s)
+        except AgentContainersError as exc:
+            if isinstance(exc, RunError):
+                log.warning("run failed: %s (agent %s)", exc.message, agent_name)
+            return AgentResult.from_error(exc, agent=agent_name, base=getattr(exc, "body", None))
+
+    async def _invoke(
+        self,
+        request: AgentRequest,
+        caller: str,
+        on_event: EventHandler | None,
+        timeout_s: float | None,
+    ) -> AgentResult:
+        size = len(request.prompt.encode())
+        if size > self.settings.max_prompt_bytes:
+            raise PayloadTooLarge(
+                f"prompt is {size} bytes, over the limit of {self.settings.max_prompt_bytes}"
+            )
+        agent = self.agent(request.agent)
+        tools = policy.effective_tools(agent, request)
+        passed_env = policy.request_env(agent, request, self.settings)
+        mcp_names = list(dict.fromkeys([*agent.mcp_servers, *request.mcp_server_names]))
+        mcp_rules: list[str] = []
+        servers: dict[str, Any] = {}
+        if mcp_names:
+            wanted = [n for n in mcp_names if policy.mcp_tool_rules(n, request) is not None]
+            servers = await self._mcp_servers(mcp_names, wanted, agent)
+            for name in servers:
+                mcp_rules.extend(policy.mcp_tool_rules(name, request) or [])
+        record_base = None
+        async with self._workspace(request, caller, agent) as ws:
+            record_base = ws.record
+            limits = policy.limits(agent, request, self.settings)
+            system_prompt, append = policy.system_prompts(agent, request, self.settings)
+            spec = RunSpec(
+                prompt=request.prompt,
+                cwd=ws.cwd,
+                config_dir=ws.config_dir,
+                env=policy.agent_env(
+                    settings=self.settings,
+                    agent=agent,
+                    request_vars=passed_env,
+                    home=str(ws.home),
+                    tmpdir=str(ws.tmpdir),
+                    config_dir=str(ws.config_dir),
+                ),
+                tools=tools,
+                disallowed_tools=tuple(request.disallowed_tools or ()),
+                system_prompt=system_prompt,
+                append_system_prompt=append,
+                model=request.model or agent.model or self.settings.model,
+                max_turns=limits.max_turns,
+                max_budget_usd=limits.max_budget_usd,
+                session_id=ws.session_id,
+                resume=ws.resume,
+                mcp_servers=servers,
+                mcp_tool_rules=tuple(mcp_rules),
+                plugin_dirs=(),
+                extra_args=_agents_arg(agent, tools),
+                timeout_s=min(timeout_s or self.settings.run_timeout_s, self.settings.run_timeout_s),
+            )
+            started = time.time()
+            result = await self._run(spec, on_event)
+            await self._record(ws, caller, agent, request, result, started, record_base)
+        return _shape(result, agent.name)
+
+    async def _mcp_servers(self, names: list[str], wanted: list[str], agent: Agent) -> dict[str, Any]:
+        if self.mcp is None:
+            from agentcontainers.mcp.wiring import McpWiring  # noqa: PLC0415 (optional, heavy)
+
+            self.mcp = McpWiring(self.settings)
+            await self.mcp.__aenter__()
+        servers: dict[str, Any] = await self.mcp.servers_for(names, persona=agent.name)
+        return {name: config for name, config in servers.items() if name in wanted}
+
+    async def aclose(self) -> None:
+        """Stop what the service started (the embedded MCP gateway) and close the index."""
+        if self.mcp is not None:
+            with contextlib.suppress(Exception):
+                await self.mcp.__aexit__(None, None, None)
+            self.mcp = None
+        self.close()
+
+    async def _run(self, spec: RunSpec, on_event: EventHandler | None) -> dict[str, Any]:
+        result: dict[str, Any] | None = None
+        async for event in self.runtime.run(spec):
+            if event.kind == "init":
+                event = RunEvent("init", {**event.data, "session_id": spec.session_id})
+            if on_event is not None:
+                await on_event(event)
+            if event.kind == "result":
+                result = event.data
+        assert result is not None  # the runtime raises when there is no result
+        return result
+
+    @contextlib.asynccontextmanager
+    async def _workspace(
+        self, request: AgentRequest, caller: str, agent: Agent
+    ) -> AsyncIterator[_Workspace]:
+        if not self.settings.fs_shim:
+            if request.resume_session_id:
+                raise NotFound(
+                    f"session {request.resume_session_id} not found (FS_SHIM=0 keeps no sessions)"
+                )
+            root = Path(tempfile.mkdtemp(prefix="agentcontainers-"))
+            try:
+                ws = _make_workspace(root / "work", root / "config", str(uuid.uuid4()), False, None)
+                yield ws
+            finally:
+                shutil.rmtree(root, ignore_errors=True)
+            return
+        state = self.settings.state_dir
+        if request.resume_session_id:
+            record = await self.get_session(caller, request.resume_session_id)
+            if record.agent != agent.name:
+                raise NotFound(
+                    f"session {record.id} not found for agent '{agent.name}' "
+                    f"(it belongs to agent '{record.agent}')"
+                )
+            with session_lock(self._lock_dir, record.id):
+                if not self.transcript_path(record).is_file():
+                    raise NotFound(f"session {record.id} has no transcript to resume")
+                yield _make_workspace(Path(record.workspace), state, record.id, True, record)
+            return
+        session_id = str(uuid.uuid4())
+        now = time.time()
+        record = SessionRecord(
+            id=session_id,
+            owner=caller,
+            agent=agent.name,
+            workspace=str(state / "workspaces" / session_id),
+            title=_title(request.prompt),
+            created_at=now,
+            updated_at=now,
+            status="running",
+        )
+        with session_lock(self._lock_dir, session_id):
+            await anyio.to_thread.run_sync(self.index.save, record)
+            yield _make_workspace(Path(record.workspace), state, session_id, False, record)
+
+    async def _record(
+        self,
+        ws: _Workspace,
+        caller: str,
+        agent: Agent,
+        request: AgentRequest,
+        result: dict[str, Any],
+        started: float,
+        record: SessionRecord | None,
+    ) -> None:
+        if record is None:
+            return
+        usage = result.get("usage") or {}
+        cost = float(result.get("total_cost_usd") or 0.0)
+        record.turns += 1
+        record.cost_usd += cost
+        record.input_tokens += int(usage.get("input_tokens") or 0)
+        record.output_tokens += int(usage.get("output_tokens") or 0)
+        record.updated_at = time.time()
+        record.status = "idle"
+        entry = UsageEntry(
+            session_id=ws.session_id,
+            owner=caller,
+            agent=agent.name,
+            at=started,
+            cost_usd=cost,
+            input_tokens=int(usage.get("input_tokens") or 0),
+            output_tokens=int(usage.get("output_tokens") or 0),
+            cache_read_tokens=int(usage.get("cache_read_input_tokens") or 0),
+            cache_creation_tokens=int(usage.get("cache_creation_input_tokens") or 0),
+            num_turns=int(result.get("num_turns") or 0),
+            duration_ms=int(result.get("duration_ms") or 0),
+            is_error=bool(result.get("is_error")),
+            subtype=str(result.get("subtype") or ""),
+            model=request.model or agent.model or self.settings.model or "",
+        )
+
+        def write() -> None:
+            self.index.save(record)
+            self.index.record_usage(entry)
+
+        await anyio.to_thread.run_sync(write)
+
+
+def _make_workspace(
+    cwd: Path, config_dir: Path, session_id: str, resume: bool, record: SessionRecord | None
+) -> _Workspace:
+    home = cwd / ".home"
+    tmpdir = cwd / ".tmp"
+    for directory in (cwd, config_dir, home, tmpdir):
+        directory.mkdir(parents=True, exist_ok=True)
+    return _Workspace(session_id, resume, cwd, config_dir, home, tmpdir, record)
+
+
+def _agents_arg(agent: Agent, tools: tuple[str, ...]) -> dict[str, str | None]:
+    import json
+
+    if not agent.subagents or not ({"Task", "Agent"} & set(tools)):
+        return {}
+    definitions = {}
+    for sub in agent.subagents:
+        entry = sub.definition()
+        if sub.tools is not None:
+            # a subagent never gets a tool its parent run does not have
+            entry["tools"] = [t for t in sub.tools if t in tools]
+        definitions[sub.name] = entry
+    return {"agents": json.dumps(definitions, separators=(",", ":"))}
+
+
+def _shape(result: dict[str, Any], agent: str) -> AgentResult:
+    body = {**result, "agent": agent}
+    if not body.get("is_error"):
+        return AgentResult(body=body)
+    upstream = body.get("api_error_status")
+    if body.get("terminal_reason") == "api_error" or upstream:
+        message = (
+            f"the model API failed with status {upstream}" if upstream else "the model API failed"
+        )
+        error = ModelAPIError(
+            message, upstream_status=upstream, retry_after=30 if upstream in (429, 529) else None
+        )
+        body["error"] = {"code": error.code, "message": message, "upstream_status": upstream}
+        return AgentResult(body=body, error=error)
+    # Stopped early (max turns, budget): the run completed; status 200 with is_error true.
+    return AgentResult(body=body)
+
+
+def _title(prompt: str) -> str:
+    line = " ".join(prompt.split())
+    return line if len(line) <= 80 else line[:77] + "..."
+
+
+def _project_key(cwd: str) -> str:
+    """How Claude Code names a working directory under ``projects/``."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9]", "-", cwd)
