@@ -1,0 +1,547 @@
+// The chat page: pick an agent, run prompts as background runs followed over SSE, list,
+// resume and delete sessions. Uses only the public HTTP API (docs/http.md).
+import { api, ApiError, auth, followRun, login, logout } from "/static/api.js";
+import { Conversation, describeError, formatCost, statsLine } from "/static/conversation.js";
+import { handleCopyClick } from "/static/markdown.js";
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  sidebar: $("sidebar"),
+  scrim: $("scrim"),
+  menu: $("menu"),
+  newChat: $("new-chat"),
+  sessionList: $("session-list"),
+  sessionsEmpty: $("sessions-empty"),
+  usageTotal: $("usage-total"),
+  logout: $("logout"),
+  agent: $("agent"),
+  title: $("title"),
+  connection: $("connection"),
+  conversation: $("conversation"),
+  welcome: $("welcome"),
+  welcomeName: $("welcome-name"),
+  welcomeDescription: $("welcome-description"),
+  composer: $("composer"),
+  prompt: $("prompt"),
+  send: $("send"),
+  stop: $("stop"),
+  sessionStats: $("session-stats"),
+  keyDialog: $("key-dialog"),
+  keyForm: $("key-form"),
+  keyInput: $("key-input"),
+  keyRemember: $("key-remember"),
+  keyError: $("key-error"),
+};
+
+const AGENT_STORAGE = "agentcontainers.agent";
+const RUN_STORAGE = "agentcontainers.run";
+
+const state = {
+  agents: [],
+  sessions: [],
+  sessionId: null, // the session shown (null: a new chat)
+  sessionAgent: null,
+  run: null, // {id, follower, reply, stopping}
+  needsKey: false,
+};
+
+const conversation = new Conversation($("messages"), ui.conversation);
+
+// --- auth --------------------------------------------------------------------------------
+
+let keyPrompt = null;
+
+/** Ask for the API key once; every caller waiting on a 401 shares the same prompt. */
+function askForKey(message) {
+  state.needsKey = true;
+  if (!keyPrompt) {
+    keyPrompt = new Promise((resolve) => {
+      ui.keyError.textContent = message || "";
+      ui.keyInput.value = "";
+      ui.keyDialog.showModal();
+      ui.keyInput.focus();
+      ui.keyForm.onsubmit = async (event) => {
+        event.preventDefault();
+        const key = ui.keyInput.value.trim();
+        if (!key) return;
+        ui.keyError.textContent = "";
+        try {
+          await login(key);
+        } catch (err) {
+          if (err instanceof ApiError && err.status === 404) {
+            // No login route: the key in the header is enough for fetch calls.
+          } else {
+            ui.keyError.textContent =
+              err.status === 401 || err.status === 403 ? "That key was not accepted." : err.message;
+            return;
+          }
+        }
+        auth.setKey(key, ui.keyRemember.checked);
+        ui.keyDialog.close();
+        ui.logout.hidden = false;
+        keyPrompt = null;
+        resolve();
+      };
+    });
+  }
+  return keyPrompt;
+}
+
+// Escape must not dismiss the key prompt: nothing works until it is answered.
+ui.keyDialog.addEventListener("cancel", (event) => event.preventDefault());
+
+/** api() that asks for a key on 401 and retries. */
+async function call(path, options) {
+  for (;;) {
+    try {
+      return await api(path, options);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) {
+        await askForKey(auth.key ? "That key is no longer accepted." : "");
+        continue;
+      }
+      throw err;
+    }
+  }
+}
+
+ui.logout.addEventListener("click", async () => {
+  await logout();
+  auth.forget();
+  location.reload();
+});
+
+// --- agents ------------------------------------------------------------------------------
+
+async function loadAgents() {
+  state.agents = (await call("/v1/agents")) || [];
+  if (!Array.isArray(state.agents)) state.agents = state.agents.agents || [];
+  ui.agent.replaceChildren(
+    ...state.agents.map((agent) => {
+      const option = document.createElement("option");
+      option.value = agent.name;
+      option.textContent = agent.name;
+      option.title = agent.description || "";
+      return option;
+    }),
+  );
+  const saved = localStorage.getItem(AGENT_STORAGE);
+  if (saved && state.agents.some((a) => a.name === saved)) ui.agent.value = saved;
+  showWelcome();
+}
+
+const currentAgent = () => state.sessionAgent || ui.agent.value;
+
+function showWelcome() {
+  const agent = state.agents.find((a) => a.name === ui.agent.value);
+  ui.welcomeName.textContent = agent ? `Chat with ${agent.name}` : "No agents are configured";
+  ui.welcomeDescription.textContent = agent?.description || "";
+  ui.welcome.hidden = !conversation.empty;
+}
+
+ui.agent.addEventListener("change", () => {
+  localStorage.setItem(AGENT_STORAGE, ui.agent.value);
+  // A session belongs to one agent: another agent means a new chat.
+  if (state.sessionId && state.sessionAgent !== ui.agent.value) newChat({ keepAgent: true });
+  showWelcome();
+});
+
+// --- sessions ----------------------------------------------------------------------------
+
+async function loadSessions() {
+  const data = (await call("/v1/sessions")) || [];
+  state.sessions = Array.isArray(data) ? data : data.sessions || [];
+  state.sessions.sort((a, b) => (b.updated_at || 0) - (a.updated_at || 0));
+  renderSessions();
+}
+
+function relativeTime(seconds) {
+  if (!seconds) return "";
+  const ms = seconds > 1e12 ? seconds : seconds * 1000;
+  const diff = (Date.now() - ms) / 1000;
+  if (diff < 60) return "just now";
+  if (diff < 3600) return `${Math.floor(diff / 60)} min ago`;
+  if (diff < 86400) return `${Math.floor(diff / 3600)} h ago`;
+  return new Date(ms).toLocaleDateString();
+}
+
+function renderSessions() {
+  ui.sessionsEmpty.hidden = state.sessions.length > 0;
+  ui.sessionList.replaceChildren(
+    ...state.sessions.map((session) => {
+      const item = document.createElement("li");
+      item.className = "session";
+      item.dataset.sessionId = session.session_id;
+      if (session.session_id === state.sessionId) item.setAttribute("aria-current", "true");
+      const open = document.createElement("button");
+      open.type = "button";
+      open.className = "session-open";
+      const title = document.createElement("span");
+      title.className = "session-title";
+      title.textContent = session.title || "Untitled session";
+      const meta = document.createElement("span");
+      meta.className = "session-meta muted";
+      const running = session.status === "running" ? " · running" : "";
+      meta.textContent = `${session.agent} · ${relativeTime(session.updated_at)} · ${session.turns || 0} turns · ${formatCost(session.total_cost_usd)}${running}`;
+      open.append(title, meta);
+      open.addEventListener("click", () => openSession(session.session_id));
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "session-delete";
+      remove.textContent = "✕";
+      remove.setAttribute("aria-label", `Delete session ${session.title || session.session_id}`);
+      remove.title = "Delete";
+      remove.addEventListener("click", () => confirmDelete(remove, session));
+      item.append(open, remove);
+      return item;
+    }),
+  );
+  const total = state.sessions.reduce((sum, s) => sum + (Number(s.total_cost_usd) || 0), 0);
+  ui.usageTotal.textContent = state.sessions.length
+    ? `${state.sessions.length} session${state.sessions.length === 1 ? "" : "s"} · ${formatCost(total)} in total`
+    : "";
+  showSessionStats();
+}
+
+/** Two taps to delete: the first arms the button for a few seconds. */
+function confirmDelete(button, session) {
+  if (button.dataset.armed !== "true") {
+    button.dataset.armed = "true";
+    button.textContent = "Delete";
+    button.classList.add("armed");
+    setTimeout(() => {
+      button.dataset.armed = "false";
+      button.textContent = "✕";
+      button.classList.remove("armed");
+    }, 3000);
+    return;
+  }
+  deleteSession(session.session_id);
+}
+
+async function deleteSession(id) {
+  try {
+    await call(`/v1/sessions/${encodeURIComponent(id)}`, { method: "DELETE" });
+  } catch (err) {
+    return toast(`Could not delete the session: ${err.message}`);
+  }
+  if (state.sessionId === id) newChat();
+  await loadSessions().catch(() => {});
+}
+
+function showSessionStats() {
+  const session = state.sessions.find((s) => s.session_id === state.sessionId);
+  ui.sessionStats.textContent = session
+    ? `Session: ${statsLine({ turns: session.turns, input: session.input_tokens, output: session.output_tokens, cost: session.total_cost_usd })}`
+    : "";
+  ui.sessionStats.hidden = !session;
+}
+
+async function openSession(id, { quiet = false } = {}) {
+  if (state.run && state.sessionId !== id) detachRun();
+  closeDrawer();
+  let session;
+  try {
+    session = await call(`/v1/sessions/${encodeURIComponent(id)}`);
+  } catch (err) {
+    if (!quiet) toast(err.status === 404 ? "That session no longer exists." : err.message);
+    return false;
+  }
+  state.sessionId = id;
+  state.sessionAgent = session.agent || null;
+  if (session.agent && state.agents.some((a) => a.name === session.agent)) ui.agent.value = session.agent;
+  setTitle(session.title);
+  conversation.showTranscript(session.transcript || []);
+  ui.welcome.hidden = !conversation.empty;
+  history.replaceState(null, "", `#session=${encodeURIComponent(id)}`);
+  const known = state.sessions.findIndex((s) => s.session_id === id);
+  const { transcript, ...record } = session;
+  if (known >= 0) state.sessions[known] = { ...state.sessions[known], ...record };
+  renderSessions();
+  ui.prompt.focus({ preventScroll: true });
+  return true;
+}
+
+function newChat({ keepAgent = false } = {}) {
+  if (state.run) detachRun();
+  state.sessionId = null;
+  state.sessionAgent = null;
+  if (!keepAgent) ui.agent.value = localStorage.getItem(AGENT_STORAGE) || ui.agent.value;
+  conversation.clear();
+  setTitle("");
+  history.replaceState(null, "", location.pathname);
+  renderSessions();
+  showWelcome();
+  closeDrawer();
+  ui.prompt.focus();
+}
+
+function setTitle(title) {
+  ui.title.textContent = title || "New chat";
+  document.title = title ? `${title} · AgentContainers` : "AgentContainers";
+}
+
+ui.newChat.addEventListener("click", () => newChat());
+
+// --- runs --------------------------------------------------------------------------------
+
+function setRunning(running) {
+  ui.send.hidden = running;
+  ui.stop.hidden = !running;
+  ui.agent.disabled = running;
+  ui.composer.classList.toggle("running", running);
+}
+
+async function send(prompt) {
+  if (state.run || !prompt.trim()) return;
+  const agent = currentAgent();
+  if (!agent) return toast("No agent to talk to.");
+  ui.welcome.hidden = true;
+  conversation.addUser(prompt);
+  const reply = conversation.addReply();
+  const body = { prompt };
+  if (state.sessionId) body.resume_session_id = state.sessionId;
+  state.run = { id: null, reply, stopping: false, follower: null, agent, prompt };
+  setRunning(true);
+  let started;
+  try {
+    started = await call(`/v1/agents/${encodeURIComponent(agent)}/runs`, { method: "POST", body });
+  } catch (err) {
+    reply.fail(err.body || { error: { message: err.message } }, err.status);
+    endRun();
+    return;
+  }
+  if (!state.run || state.run.reply !== reply) return;
+  if (!state.sessionId) {
+    if (started.session_id) adoptSession(started.session_id, agent, prompt);
+    else setTitle(prompt.slice(0, 60));
+  }
+  state.run.id = started.run_id;
+  sessionStorage.setItem(RUN_STORAGE, JSON.stringify({ runId: started.run_id, sessionId: state.sessionId }));
+  attach(started.run_id, reply, 0);
+  if (state.run.stopping) stop();
+}
+
+/** A new chat got its session id: remember it in the URL and the list. */
+function adoptSession(id, agent, prompt) {
+  if (state.sessionId === id) return;
+  state.sessionId = id;
+  state.sessionAgent = agent;
+  history.replaceState(null, "", `#session=${encodeURIComponent(id)}`);
+  if (!state.sessions.some((s) => s.session_id === id)) {
+    const now = Date.now() / 1000;
+    state.sessions.unshift({ session_id: id, agent, title: prompt.slice(0, 80), created_at: now, updated_at: now, turns: 0, total_cost_usd: 0, status: "running" });
+  }
+  setTitle(state.sessions.find((s) => s.session_id === id)?.title || prompt.slice(0, 80));
+  renderSessions();
+}
+
+function attach(runId, reply, afterId, retried = false) {
+  const run = state.run;
+  run.follower = followRun(runId, {
+    afterId,
+    onEvent: (name, data) => onRunEvent(run, name, data),
+    onConnection: (status) => setConnection(status === "reconnecting" ? "Reconnecting…" : ""),
+    onLost: async (lastId) => {
+      // The stream was refused: an expired cookie is renewed once, else ask for the run.
+      if (state.run !== run) return;
+      try {
+        const info = await call(`/v1/runs/${encodeURIComponent(runId)}`);
+        if (!retried && auth.key) await login(auth.key).catch(() => {});
+        if (info && (info.status === "running" || info.status === "queued" || !retried)) {
+          return attach(runId, reply, lastId, true);
+        }
+        if (info?.result) return onRunEvent(run, info.result.is_error ? "error" : "result", info.result);
+        reply.fail({ error: { message: `The run ended (${info?.status || "unknown"}).` } });
+      } catch (err) {
+        reply.fail({ error: { message: err.status === 404 ? "The run was lost: the server no longer knows it." : err.message } }, err.status);
+      }
+      endRun();
+    },
+  });
+}
+
+function onRunEvent(run, name, data) {
+  if (state.run !== run) return;
+  const { reply } = run;
+  setConnection("");
+  switch (name) {
+    case "run":
+    case "init":
+      if (data.session_id && !state.sessionId) adoptSession(data.session_id, run.agent, run.prompt);
+      break;
+    case "text":
+      if (!data.parent_tool_use_id) reply.text(data.text || "", { block: !data.delta });
+      break;
+    case "tool_use":
+      reply.toolUse(data);
+      break;
+    case "tool_result":
+      reply.toolResult(data);
+      break;
+    case "result":
+      if (data.session_id && !state.sessionId) adoptSession(data.session_id, run.agent, run.prompt);
+      reply.finish(data);
+      endRun();
+      break;
+    case "error":
+      reply.fail(data);
+      endRun();
+      break;
+  }
+}
+
+function endRun() {
+  if (state.run?.follower) state.run.follower.close();
+  state.run = null;
+  sessionStorage.removeItem(RUN_STORAGE);
+  setRunning(false);
+  setConnection("");
+  loadSessions().catch(() => {});
+}
+
+/** Stop following the current run (the run itself goes on on the server). */
+function detachRun() {
+  state.run?.follower?.close();
+  state.run = null;
+  setRunning(false);
+  setConnection("");
+}
+
+async function stop() {
+  const run = state.run;
+  if (!run) return;
+  run.stopping = true;
+  if (!run.id) return; // stopped as soon as the run has an id (see send)
+  ui.stop.disabled = true;
+  try {
+    await call(`/v1/runs/${encodeURIComponent(run.id)}/cancel`, { method: "POST" });
+  } catch (err) {
+    if (err.status !== 404 && err.status !== 409) toast(`Could not stop the run: ${err.message}`);
+  } finally {
+    ui.stop.disabled = false;
+  }
+}
+
+/** After a reload, pick up a run this tab started and that is still going. */
+async function resumeRunAfterReload() {
+  let saved;
+  try {
+    saved = JSON.parse(sessionStorage.getItem(RUN_STORAGE) || "null");
+  } catch {
+    saved = null;
+  }
+  if (!saved?.runId) return;
+  sessionStorage.removeItem(RUN_STORAGE);
+  let info;
+  try {
+    info = await call(`/v1/runs/${encodeURIComponent(saved.runId)}`);
+  } catch {
+    return;
+  }
+  if (!info || !["running", "queued", "pending"].includes(info.status)) return;
+  if (saved.sessionId && state.sessionId !== saved.sessionId) await openSession(saved.sessionId, { quiet: true });
+  const reply = conversation.addReply();
+  state.run = { id: saved.runId, reply, stopping: false, follower: null, agent: currentAgent(), prompt: "" };
+  sessionStorage.setItem(RUN_STORAGE, JSON.stringify(saved));
+  setRunning(true);
+  attach(saved.runId, reply, 0);
+}
+
+function setConnection(text) {
+  ui.connection.textContent = text;
+}
+
+// --- composer and shortcuts --------------------------------------------------------------
+
+ui.composer.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const prompt = ui.prompt.value;
+  if (!prompt.trim() || state.run) return;
+  ui.prompt.value = "";
+  autosize();
+  send(prompt);
+});
+
+ui.prompt.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !event.altKey) {
+    event.preventDefault();
+    ui.composer.requestSubmit();
+  }
+});
+
+function autosize() {
+  if (CSS.supports?.("field-sizing", "content")) return;
+  ui.prompt.style.height = "auto";
+  ui.prompt.style.height = `${Math.min(ui.prompt.scrollHeight, 240)}px`;
+}
+ui.prompt.addEventListener("input", autosize);
+
+ui.stop.addEventListener("click", stop);
+
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && !ui.keyDialog.open) {
+    if (state.run) {
+      event.preventDefault();
+      stop();
+    } else if (ui.sidebar.classList.contains("open")) {
+      closeDrawer();
+    }
+  } else if (event.key.toLowerCase() === "o" && event.shiftKey && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault();
+    newChat();
+  }
+});
+
+document.addEventListener("click", handleCopyClick);
+
+// --- phone drawer ------------------------------------------------------------------------
+
+function openDrawer() {
+  ui.sidebar.classList.add("open");
+  ui.scrim.hidden = false;
+  ui.menu.setAttribute("aria-expanded", "true");
+}
+
+function closeDrawer() {
+  ui.sidebar.classList.remove("open");
+  ui.scrim.hidden = true;
+  ui.menu.setAttribute("aria-expanded", "false");
+}
+
+ui.menu.addEventListener("click", () => (ui.sidebar.classList.contains("open") ? closeDrawer() : openDrawer()));
+ui.scrim.addEventListener("click", closeDrawer);
+
+// --- toasts ------------------------------------------------------------------------------
+
+function toast(message) {
+  const node = document.createElement("div");
+  node.className = "toast";
+  node.setAttribute("role", "alert");
+  node.textContent = message;
+  document.body.append(node);
+  setTimeout(() => node.remove(), 5000);
+}
+
+// --- start -------------------------------------------------------------------------------
+
+async function boot() {
+  ui.logout.hidden = !auth.key;
+  // A remembered key renews the cookie EventSource relies on.
+  if (auth.key) await login(auth.key).catch(() => {});
+  try {
+    await loadAgents();
+    await loadSessions();
+  } catch (err) {
+    const { title, message } = describeError(err.body || { error: { message: err.message } }, err.status);
+    conversation.addReply().fail({ error: { message: `${title}: ${message}` } });
+    return;
+  }
+  const match = /#session=([^&]+)/.exec(location.hash);
+  if (match) await openSession(decodeURIComponent(match[1]), { quiet: true });
+  await resumeRunAfterReload();
+  document.body.dataset.ready = "true";
+  ui.prompt.focus({ preventScroll: true });
+}
+
+boot();
