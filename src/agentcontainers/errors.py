@@ -15,7 +15,7 @@ AgentContainersError
     ├── ModelAPIError           502/503  the model API failed (429/529/5xx upstream)
     ├── RunTimeout              504  the run passed its wall-clock limit
     ├── RunCancelled            499  the caller went away or cancelled
-    └── RuntimeCrashed          500  the agent process died without a result
+    └── RuntimeCrashed          502  the agent process died without a result
 ```
 
 Status codes are chosen from the type in one place, :func:`agentcontainers.envelope.status_for`.

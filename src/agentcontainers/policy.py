@@ -50,9 +50,7 @@ def effective_tools(agent: Agent, request: AgentRequest) -> tuple[str, ...]:
     allowed = set(request.allowed_tools) if request.allowed_tools is not None else None
     denied = set(request.disallowed_tools or ())
     return tuple(
-        tool
-        for tool in agent.tools
-        if (allowed is None or tool in allowed) and tool not in denied
+        tool for tool in agent.tools if (allowed is None or tool in allowed) and tool not in denied
     )
 
 

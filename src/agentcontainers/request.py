@@ -13,8 +13,14 @@ import re
 import uuid
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
-from pydantic import field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from agentcontainers.errors import InvalidRequest
 
@@ -114,9 +120,8 @@ def parse_request(raw: str | bytes | dict[str, Any]) -> AgentRequest:
     else:
         data = raw
     if not isinstance(data, dict):
-        raise InvalidRequest(
-            f"request must be a JSON object, got {type(data).__name__ if data is not None else 'null'}"
-        )
+        kind = "null" if data is None else type(data).__name__
+        raise InvalidRequest(f"request must be a JSON object, got {kind}")
     try:
         return AgentRequest.model_validate(data)
     except ValidationError as exc:

@@ -24,6 +24,7 @@ _STATUS: list[tuple[type[errors.AgentContainersError], int]] = [
     (errors.RequestError, 400),
     (errors.RunTimeout, 504),
     (errors.RunCancelled, 499),
+    (errors.RuntimeCrashed, 502),
     (errors.ConfigError, 500),
 ]
 

@@ -29,7 +29,7 @@ from agentcontainers.errors import (
 )
 from agentcontainers.request import AgentRequest
 from agentcontainers.result import AgentResult
-from agentcontainers.runtime.base import RunEvent, Runtime, RunSpec
+from agentcontainers.runtime.base import RunEvent, RunSpec, Runtime
 from agentcontainers.sessions.base import SessionRecord, UsageEntry
 from agentcontainers.sessions.locks import session_lock
 from agentcontainers.sessions.sqlite import DB_NAME, SQLiteSessionIndex
@@ -90,7 +90,9 @@ class AgentService:
             raise NotFound(f"session {session_id} not found")
         return record
 
-    async def list_sessions(self, caller: str, *, limit: int = 50, offset: int = 0) -> list[SessionRecord]:
+    async def list_sessions(
+        self, caller: str, *, limit: int = 50, offset: int = 0
+    ) -> list[SessionRecord]:
         """The caller's sessions, newest first."""
         if not self.settings.fs_shim:
             return []
@@ -109,7 +111,12 @@ class AgentService:
 
     def transcript_path(self, record: SessionRecord) -> Path:
         """Claude Code's JSONL transcript of the session (``<state>/projects/<cwd>/<id>.jsonl``)."""
-        return self.settings.state_dir / "projects" / _project_key(record.workspace) / f"{record.id}.jsonl"
+        return (
+            self.settings.state_dir
+            / "projects"
+            / _project_key(record.workspace)
+            / f"{record.id}.jsonl"
+        )
 
     async def usage(self, caller: str | None) -> dict[str, Any]:
         """Usage totals per agent (everyone's when ``caller`` is None)."""
@@ -200,16 +207,20 @@ class AgentService:
                 mcp_tool_rules=tuple(mcp_rules),
                 plugin_dirs=(),
                 extra_args=_agents_arg(agent, tools),
-                timeout_s=min(timeout_s or self.settings.run_timeout_s, self.settings.run_timeout_s),
+                timeout_s=min(
+                    timeout_s or self.settings.run_timeout_s, self.settings.run_timeout_s
+                ),
             )
             started = time.time()
             result = await self._run(spec, on_event)
             await self._record(ws, caller, agent, request, result, started, record_base)
         return _shape(result, agent.name)
 
-    async def _mcp_servers(self, names: list[str], wanted: list[str], agent: Agent) -> dict[str, Any]:
+    async def _mcp_servers(
+        self, names: list[str], wanted: list[str], agent: Agent
+    ) -> dict[str, Any]:
         if self.mcp is None:
-            from agentcontainers.mcp.wiring import McpWiring  # noqa: PLC0415 (optional, heavy)
+            from agentcontainers.mcp.wiring import McpWiring
 
             self.mcp = McpWiring(self.settings)
             await self.mcp.__aenter__()

@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,9 +43,7 @@ class Settings(BaseSettings):
     agents_path: str = Field(default="", alias="AGENTS_PATH")
 
     # --- this project's limits and knobs
-    max_budget_usd: float | None = Field(
-        default=None, alias="AGENTCONTAINERS_MAX_BUDGET_USD", gt=0
-    )
+    max_budget_usd: float | None = Field(default=None, alias="AGENTCONTAINERS_MAX_BUDGET_USD", gt=0)
     run_timeout_s: float = Field(default=600.0, alias="AGENTCONTAINERS_RUN_TIMEOUT", gt=0)
     max_prompt_bytes: int = Field(default=256_000, alias="AGENTCONTAINERS_MAX_PROMPT_BYTES", gt=0)
     model_max_retries: int = Field(default=2, alias="AGENTCONTAINERS_MODEL_MAX_RETRIES", ge=0)
@@ -59,6 +57,30 @@ class Settings(BaseSettings):
     api_keys: SecretStr | None = Field(default=None, alias="AGENTCONTAINERS_API_KEYS")
     mcp_gateway_url: str | None = Field(default=None, alias="AGENTCONTAINERS_MCP_URL")
     mcp_gateway_token: SecretStr | None = Field(default=None, alias="AGENTCONTAINERS_MCP_TOKEN")
+
+    # --- the HTTP service (and Lambda's size limit)
+    max_body_bytes: int = Field(default=1_048_576, alias="AGENTCONTAINERS_MAX_BODY_BYTES", gt=0)
+    max_concurrent_runs: int = Field(
+        default=20,
+        alias="AGENTCONTAINERS_MAX_CONCURRENT_RUNS",
+        ge=1,
+        description="Runs one caller (API key) may have going at once; more answer 429.",
+    )
+    webhook_secret: SecretStr | None = Field(default=None, alias="AGENTCONTAINERS_WEBHOOK_SECRET")
+    webhook_allow: str = Field(
+        default="",
+        alias="AGENTCONTAINERS_WEBHOOK_ALLOW",
+        description="Comma-separated hosts or CIDRs webhooks may target although they are "
+        "private, loopback or link-local (refused by default).",
+    )
+    run_retention_s: float = Field(default=3600.0, alias="AGENTCONTAINERS_RUN_RETENTION", gt=0)
+    reconnect_grace_s: float = Field(
+        default=10.0,
+        alias="AGENTCONTAINERS_RECONNECT_GRACE",
+        ge=0,
+        description="Seconds a streamed run goes on without a client, waiting for a reconnect "
+        "with Last-Event-ID, before it is cancelled.",
+    )
 
     # The raw environment, for the variables whose names are data (``${NAME}_HOST``).
     environ: Mapping[str, str] = Field(default_factory=dict, exclude=True)

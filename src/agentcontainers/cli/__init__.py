@@ -24,7 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "agentcontainers.cli.dev_model",
         "Serve the dev model, a stand-in for the Anthropic API.",
     ),
-    "demo": ("agentcontainers.cli.demo", "Run the assistant on one prompt (what `make demo` does)."),
+    "demo": (
+        "agentcontainers.cli.demo",
+        "Run the assistant on one prompt (what `make demo` does).",
+    ),
 }
 
 

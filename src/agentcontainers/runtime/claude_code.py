@@ -19,19 +19,24 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 import anyio.abc
+import anyio.to_thread
 
-from agentcontainers.errors import RunTimeout, RuntimeCrashed
+from agentcontainers.errors import RuntimeCrashed, RunTimeout
 from agentcontainers.runtime.base import RunEvent, RunSpec
 
 _STDERR_TAIL = 4000
 _KILL_GRACE_S = 2.0
+_EXIT_GRACE_S = 10.0
 _MAX_LINE = 32 * 1024 * 1024
+RUN_MARKER = "AGENTCONTAINERS_RUN"
 
 
 def bundled_cli_path() -> Path:
@@ -76,7 +81,12 @@ def build_argv(spec: RunSpec, cli: str) -> list[str]:
     for plugin in spec.plugin_dirs:
         argv += ["--plugin-dir", str(plugin)]
     for flag, value in spec.extra_args.items():
-        argv.append(f"--{flag}" if value is None else f"--{flag}={value}")
+        if value is None:
+            argv.append(f"--{flag}")
+        elif value.startswith("-"):
+            argv.append(f"--{flag}={value}")  # a dash-leading value must not parse as a flag
+        else:
+            argv += [f"--{flag}", value]
     argv += ["--input-format", "stream-json"]
     return argv
 
@@ -142,9 +152,7 @@ def _result_text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(
-            part.get("text", "") for part in content if isinstance(part, dict)
-        ).strip()
+        return "\n".join(part.get("text", "") for part in content if isinstance(part, dict)).strip()
     return "" if content is None else json.dumps(content)
 
 
@@ -159,91 +167,118 @@ class ClaudeCodeRuntime:
     async def run(self, spec: RunSpec) -> AsyncIterator[RunEvent]:
         """Run one turn; see :class:`agentcontainers.runtime.base.Runtime`."""
         argv = build_argv(spec, self.cli_path)
-        try:
-            process = await anyio.open_process(
-                argv,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=str(spec.cwd),
-                env=dict(spec.env),
-                start_new_session=True,
-            )
-        except OSError as exc:
-            raise RuntimeCrashed(f"could not start the Claude Code CLI: {exc}") from exc
-        stderr_tail = bytearray()
-        got_result = False
-        try:
-            async with anyio.create_task_group() as tasks:
-                tasks.start_soon(_drain, process.stderr, stderr_tail)
-                assert process.stdin is not None
-                await process.stdin.send(user_message(spec.prompt))
-                await process.stdin.aclose()
-                with anyio.fail_after(spec.timeout_s):
-                    async for message in _json_lines(process.stdout):
-                        if message.get("type") == "control_request":
-                            continue  # dontAsk mode never asks; nothing to answer
-                        for event in events_of(message):
-                            got_result = got_result or event.kind == "result"
-                            yield event
-                        if got_result:
-                            break
-                    await process.wait()
-                tasks.cancel_scope.cancel()
-        except TimeoutError:
-            raise RunTimeout(
-                f"the run passed its time limit of {spec.timeout_s:g} s and was stopped"
-            ) from None
-        finally:
-            with anyio.CancelScope(shield=True):
-                await _terminate_group(process)
-        if not got_result:
-            detail = stderr_tail.decode(errors="replace").strip().splitlines()
-            last = detail[-1] if detail else "no output"
-            raise RuntimeCrashed(
-                f"the agent process ended without a result (exit status {process.returncode}): "
-                f"{last[:300]}"
-            )
+        # Tool commands run in sessions of their own, outside the CLI's process group; this
+        # marker, inherited by every descendant, finds them when the run ends.
+        marker = uuid.uuid4().hex
+        env = {**spec.env, RUN_MARKER: marker}
+        deadline = anyio.current_time() + spec.timeout_s
+        # stderr goes to a file: nothing to drain concurrently, and the tail explains a crash.
+        with tempfile.TemporaryFile() as stderr:
+            try:
+                process = await anyio.open_process(
+                    argv,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=stderr,
+                    cwd=str(spec.cwd),
+                    env=env,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                raise RuntimeCrashed(f"could not start the Claude Code CLI: {exc}") from exc
+            got_result = False
+            try:
+                assert process.stdin is not None and process.stdout is not None
+                with anyio.fail_at(deadline):
+                    await process.stdin.send(user_message(spec.prompt))
+                    await process.stdin.aclose()
+                async for message in _json_lines(process.stdout, deadline):
+                    for event in events_of(message):
+                        got_result = got_result or event.kind == "result"
+                        yield event
+                    if got_result:
+                        break
+            except TimeoutError:
+                raise RunTimeout(
+                    f"the run passed its time limit of {spec.timeout_s:g} s and was stopped"
+                ) from None
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+                raise RuntimeCrashed(f"lost the agent process's pipes: {exc!r}") from exc
+            finally:
+                with anyio.CancelScope(shield=True):
+                    if got_result:
+                        # stdin is closed: the CLI finishes its transcript and exits by itself
+                        with anyio.move_on_after(_EXIT_GRACE_S):
+                            await process.wait()
+                    await _terminate_group(process)
+                    await anyio.to_thread.run_sync(kill_marked, marker)
+            if not got_result:
+                raise RuntimeCrashed(
+                    "the agent process ended without a result "
+                    f"(exit status {process.returncode}): {_tail(stderr)}"
+                )
 
 
-async def _json_lines(stream: anyio.abc.ByteReceiveStream | None) -> AsyncIterator[dict[str, Any]]:
-    assert stream is not None
+def _tail(stream: Any) -> str:
+    stream.seek(0, os.SEEK_END)
+    stream.seek(max(0, stream.tell() - _STDERR_TAIL))
+    lines = stream.read().decode(errors="replace").strip().splitlines()
+    return lines[-1][:300] if lines else "no output"
+
+
+async def _json_lines(
+    stream: anyio.abc.ByteReceiveStream, deadline: float
+) -> AsyncIterator[dict[str, Any]]:
+    """JSON objects, one per line, until EOF; each read bounded by ``deadline``."""
     buffer = b""
-    async for chunk in stream:
+    while True:
+        try:
+            with anyio.fail_at(deadline):
+                chunk = await stream.receive()
+        except anyio.EndOfStream:
+            return
         buffer += chunk
         if len(buffer) > _MAX_LINE:
             raise RuntimeCrashed("the agent process wrote a line longer than 32 MiB")
         *lines, buffer = buffer.split(b"\n")
         for line in lines:
-            if line.strip():
-                try:
-                    message = json.loads(line)
-                except ValueError:
-                    continue  # stray non-JSON output (warnings) is not protocol
-                if isinstance(message, dict):
-                    yield message
-
-
-async def _drain(stream: anyio.abc.ByteReceiveStream | None, tail: bytearray) -> None:
-    if stream is None:
-        return
-    with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
-        async for chunk in stream:
-            tail.extend(chunk)
-            del tail[:-_STDERR_TAIL]
+            if not line.strip():
+                continue
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue  # stray non-JSON output (warnings) is not protocol
+            if isinstance(message, dict) and message.get("type") != "control_request":
+                yield message  # dontAsk mode never asks, so control requests need no answer
 
 
 async def _terminate_group(process: anyio.abc.Process) -> None:
     """Stop the CLI and every process it started (its process group)."""
-    for sig, wait in ((signal.SIGTERM, _KILL_GRACE_S), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, sig)
-        with anyio.move_on_after(wait):
-            await process.wait()
-            if sig == signal.SIGTERM:
-                # the leader is gone; make sure nothing else of its group lingers
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(process.pid, signal.SIGKILL)
-            break
+    if process.returncode is None:
+        for sig, wait in ((signal.SIGTERM, _KILL_GRACE_S), (signal.SIGKILL, 5.0)):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, sig)
+            with anyio.move_on_after(wait):
+                await process.wait()
+                break
+    # The leader is gone; whatever else its group started (tool subprocesses) goes too.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
     with contextlib.suppress(Exception):
         await process.aclose()
+
+
+def kill_marked(marker: str) -> list[int]:
+    """SIGKILL every process whose environment carries this run's marker; returns their pids."""
+    needle = f"{RUN_MARKER}={marker}".encode()
+    killed = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed.append(int(entry.name))
+        except (OSError, ValueError):
+            continue  # gone already, or not ours to read
+    return killed

@@ -1,0 +1,191 @@
+"""The core acceptance tests: the real ``agentcontainers run`` process, the real Claude Code
+CLI, the dev model. Each test asserts what a user sees: the envelope, files, the model's input."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_simple_prompt(run_cli):
+    run = run_cli({"prompt": "who are you"})
+    assert run.exit_code == 0
+    assert run.status == 200
+    body = run.body
+    assert body["is_error"] is False
+    assert body["type"] == "result" and body["subtype"] == "success"
+    assert "who are you" in body["result"]
+    assert body["agent"] == "tester"
+    uuid.UUID(body["session_id"])
+    for key in ("duration_ms", "duration_api_ms", "num_turns", "total_cost_usd", "usage"):
+        assert key in body
+
+
+def test_resume_continues_in_a_new_process(run_cli, dev_model):
+    first = run_cli({"prompt": "remember the word alpaca"})
+    session = first.body["session_id"]
+    second = run_cli({"prompt": "[[history]]", "resume_session_id": session})
+    assert second.status == 200, second.body
+    assert second.body["session_id"] == session
+    assert "remember the word alpaca" in second.body["result"]
+    assert "turns: 2" in second.body["result"]
+
+
+def test_seed_tool_lists_and_custom_env(run_cli, tmp_path):
+    run = run_cli(
+        {
+            "prompt": '[[tool Bash {"command": "echo value=$CUSTOM_VAR"}]]',
+            "allowed_tools": ["Read", "Bash"],
+            "disallowed_tools": ["Write"],
+            "env": {"CUSTOM_VAR": "v-42"},
+        }
+    )
+    assert run.status == 200, run.body
+    assert "value=v-42" in run.body["result"]
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [{"allowed_tools": ["Read"]}, {"disallowed_tools": ["Bash"]}],
+    ids=["whitelist", "blacklist"],
+)
+def test_bash_outside_the_effective_tools_never_runs(run_cli, tmp_path, policy):
+    target = tmp_path / "created-by-bash"
+    command = json.dumps({"command": f"touch {target}"})
+    run = run_cli({"prompt": f"[[tool Bash {command}]]", **policy})
+    assert run.status == 200, run.body
+    assert not target.exists()
+    assert "tool Bash failed" in run.body["result"]
+    assert "No such tool available" in run.body["result"] or "not" in run.body["result"].lower()
+
+
+def test_request_cannot_enable_a_tool_the_persona_lacks(run_cli):
+    run = run_cli({"prompt": "[[echo-tools]]", "allowed_tools": ["Bash", "WebFetch", "Edit"]})
+    offered = run.body["result"]
+    assert "Bash" in offered
+    assert "WebFetch" not in offered and "Edit" not in offered and "Read" not in offered
+
+
+@pytest.mark.parametrize("key", ["ANTHROPIC_BASE_URL", "LD_PRELOAD", "PATH", "CLAUDE_CONFIG_DIR"])
+def test_denied_env_keys_are_refused_by_name(run_cli, key, dev_model):
+    dev_model.clear()
+    run = run_cli({"prompt": "hi", "env": {key: "x"}})
+    assert run.status == 400
+    assert run.exit_code == 1
+    assert key in run.body["error"]["message"]
+    assert run.body["is_error"] is True
+    assert run.body["subtype"] == "error_invalid_request"
+    assert not [r for r in dev_model.requests() if r["path"].startswith("/v1/messages")]
+
+
+def test_service_secrets_are_invisible_to_the_agent(run_cli):
+    run = run_cli({"prompt": '[[tool Bash {"command": "env | sort"}]]'})
+    assert run.status == 200, run.body
+    result = run.body["result"]
+    assert "PERSONA_VAR=from-persona" in result  # the tool really ran and printed the env
+    assert "xoxb-service-secret-do-not-leak" not in result
+    assert "SLACK_BOT_TOKEN" not in result
+    assert "AGENTS_PATH" not in result and "STATE_DIR" not in result
+
+
+def test_system_prompt_append_and_model_reach_the_model(run_cli, dev_model):
+    run = run_cli({"prompt": "[[echo-system]]", "append_system_prompt": "APPENDED-MARKER-91"})
+    system = run.body["result"]
+    assert "PERSONA-MARKER-7f3a" in system and "TESTER-INSTRUCTIONS" in system
+    assert "APPENDED-MARKER-91" in system
+
+    replaced = run_cli(
+        {"prompt": "[[echo-system]]", "append_system_prompt": "APPENDED-MARKER-92"},
+        SYSTEM_PROMPT="OPERATOR-PROMPT-55",
+    )
+    system = replaced.body["result"]
+    assert "OPERATOR-PROMPT-55" in system and "APPENDED-MARKER-92" in system
+    assert "PERSONA-MARKER-7f3a" not in system
+
+    model = run_cli({"prompt": "[[echo-model]]"}, MODEL="claude-operator-model")
+    assert "claude-operator-model" in model.body["result"]
+    chosen = run_cli({"prompt": "[[echo-model]]", "model": "claude-request-model"})
+    assert "claude-request-model" in chosen.body["result"]
+
+
+def test_max_turns_stops_a_looping_agent(run_cli):
+    run = run_cli({"prompt": '[[loop Bash {"command": "echo again"}]]'}, MAX_TURNS="3")
+    assert run.status == 200
+    assert run.body["subtype"] == "error_max_turns"
+    assert run.body["is_error"] is True
+    # a request may lower the operator's limit, never raise it
+    lowered = run_cli(
+        {"prompt": '[[loop Bash {"command": "echo x"}]]', "max_turns": 2}, MAX_TURNS="3"
+    )
+    assert lowered.body["subtype"] == "error_max_turns" and lowered.body["num_turns"] <= 3
+    raised = run_cli(
+        {"prompt": '[[loop Bash {"command": "echo y"}]]', "max_turns": 50}, MAX_TURNS="2"
+    )
+    assert raised.body["subtype"] == "error_max_turns" and raised.body["num_turns"] <= 3
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "words"),
+    [
+        ("not json", 400, "not valid JSON"),
+        ("[1, 2]", 400, "JSON object"),
+        ("{}", 400, "'prompt' is required"),
+        ('{"prompt": "   "}', 400, "'prompt'"),
+        ('{"prompt": 7}', 400, "'prompt'"),
+        ('{"prompt": "hi", "max_turns": "3"}', 400, "'max_turns'"),
+        ('{"prompt": "hi", "allowed_tools": "Bash"}', 400, "'allowed_tools'"),
+        ('{"prompt": "hi", "surprise": 1}', 400, "unknown field 'surprise'"),
+        ('{"prompt": "hi", "resume_session_id": "../etc/passwd"}', 400, "'resume_session_id'"),
+        ('{"prompt": "hi", "agent": "nobody"}', 404, "unknown agent 'nobody'"),
+    ],
+)
+def test_bad_input_gets_a_clear_4xx(run_cli, raw, status, words):
+    run = run_cli(raw)
+    assert run.status == status, run.body
+    assert run.exit_code == 1
+    assert words in run.body["error"]["message"]
+    assert run.body["is_error"] is True and run.body["result"]
+
+
+def test_unknown_session_is_404(run_cli):
+    run = run_cli({"prompt": "hi", "resume_session_id": str(uuid.uuid4())})
+    assert run.status == 404
+    assert "not found" in run.body["result"]
+
+
+def test_prompt_over_the_size_limit_is_413(run_cli):
+    run = run_cli({"prompt": "x" * 2000}, AGENTCONTAINERS_MAX_PROMPT_BYTES="1000")
+    assert run.status == 413
+    assert "over the limit" in run.body["error"]["message"]
+
+
+def test_stdin_request_and_agent_flag(agent_env):
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "agentcontainers", "run", "--agent", "tester", "-"],
+        input='{"prompt": "from stdin"}',
+        capture_output=True,
+        text=True,
+        env=agent_env,
+        timeout=120,
+    )
+    envelope = json.loads(proc.stdout)
+    assert proc.returncode == 0 and envelope["statusCode"] == 200
+    assert "from stdin" in json.loads(envelope["body"])["result"]
+
+
+def test_fs_shim_off_keeps_nothing(run_cli, clean_environ: Path):
+    run = run_cli({"prompt": "ephemeral"}, FS_SHIM="0")
+    assert run.status == 200
+    again = run_cli(
+        {"prompt": "[[history]]", "resume_session_id": run.body["session_id"]}, FS_SHIM="0"
+    )
+    assert again.status == 404
+    assert not (clean_environ / "projects").exists()
