@@ -1,0 +1,57 @@
+"""The one-shot path against the bare CLI: ``agentcontainers run`` vs ``claude -p``.
+
+Same prompt, same dev model, alternating, one run; prints the ratio of medians.
+Target (issue 2): <= 1.25x. Usage: ``python bench/cli_overhead.py [ROUNDS]``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import alternate, dev_model, report  # noqa: E402
+
+from agentcontainers.runtime.claude_code import bundled_cli_path  # noqa: E402
+
+PROMPT = "who are you"
+
+
+def main() -> None:
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    with dev_model() as url, tempfile.TemporaryDirectory() as tmp:
+        base = {
+            "PATH": os.environ["PATH"],
+            "HOME": tmp,
+            "ANTHROPIC_BASE_URL": url,
+            "ANTHROPIC_API_KEY": "bench",
+        }
+        bare_env = {
+            **base,
+            "CLAUDE_CONFIG_DIR": f"{tmp}/bare",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            "DISABLE_AUTOUPDATER": "1",
+        }
+        ours_env = {**base, "STATE_DIR": f"{tmp}/state"}
+        cli = str(bundled_cli_path())
+        request = json.dumps({"prompt": PROMPT})
+
+        def bare() -> None:
+            subprocess.run([cli, "-p", PROMPT, "--output-format", "json"], env=bare_env,
+                           cwd=tmp, check=True, capture_output=True)  # fmt: skip
+
+        def ours() -> None:
+            subprocess.run([sys.executable, "-m", "agentcontainers", "run", request],
+                           env=ours_env, check=True, capture_output=True)  # fmt: skip
+
+        print(f"one-shot CLI vs bare Claude Code CLI, dev model, {rounds} rounds alternating")
+        times = alternate(rounds, **{"bare claude -p": bare, "agentcontainers run": ours})
+        report(times, "bare claude -p")
+
+
+if __name__ == "__main__":
+    main()
