@@ -45,6 +45,9 @@ AgentContainers dev model standing in for Claude and quotes the prompt, prefixed
 ``Speaking as NAME:`` when the system prompt gives a persona ("You are NAME"). Unknown or
 malformed directives are plain text.
 
+A request without a ``tools`` field is one of the CLI's side queries (a session title, ...): its
+directives are not obeyed; it gets a short answer, or JSON fitting a requested output schema.
+
 Endpoints
 ---------
 ``POST /v1/messages`` (JSON or SSE), ``POST /v1/messages/count_tokens``, ``GET /v1/models``,
