@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+
+# pydantic scans every installed distribution for plugins at first use (tens of ms that each
+# one-shot run would pay); this command uses none.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 #: command name -> (module, one-line help); the module is imported only when chosen.
 COMMANDS: dict[str, tuple[str, str]] = {
