@@ -205,7 +205,7 @@ class AgentService:
                 resume=ws.resume,
                 mcp_servers=servers,
                 mcp_tool_rules=tuple(mcp_rules),
-                plugin_dirs=(),
+                plugin_dirs=self._skills_plugin(agent, tools),
                 extra_args=_agents_arg(agent, tools),
                 timeout_s=min(
                     timeout_s or self.settings.run_timeout_s, self.settings.run_timeout_s
@@ -215,6 +215,19 @@ class AgentService:
             result = await self._run(spec, on_event)
             await self._record(ws, caller, agent, request, result, started, record_base)
         return _shape(result, agent.name)
+
+    def _skills_plugin(self, agent: Agent, tools: tuple[str, ...]) -> tuple[Path, ...]:
+        """A plugin directory exposing only the persona's skills (its subagents come through
+        ``--agents``, filtered to the run's tools), when the run may use skills at all."""
+        if agent.skills_dir is None or "Skill" not in tools:
+            return ()
+        plugin = self.settings.state_dir / "plugins" / agent.name
+        link = plugin / "skills"
+        plugin.mkdir(parents=True, exist_ok=True)
+        if not link.is_symlink() or link.resolve() != agent.skills_dir.resolve():
+            link.unlink(missing_ok=True)
+            link.symlink_to(agent.skills_dir, target_is_directory=True)
+        return (plugin,)
 
     async def _mcp_servers(
         self, names: list[str], wanted: list[str], agent: Agent

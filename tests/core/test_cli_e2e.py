@@ -189,3 +189,14 @@ def test_fs_shim_off_keeps_nothing(run_cli, clean_environ: Path):
     )
     assert again.status == 404
     assert not (clean_environ / "projects").exists()
+
+
+def test_the_assistant_persona_brings_its_skills_and_subagents(run_cli, dev_model):
+    dev_model.clear()
+    run = run_cli({"prompt": "[[echo-tools]]", "agent": "assistant"}, AGENTS_PATH="")
+    assert run.status == 200, run.body
+    assert "Skill" in run.body["result"]
+    sent = json.dumps([r for r in dev_model.requests() if r["path"].startswith("/v1/messages")])
+    assert "weekly-plan" in sent  # the skill is offered to the model
+    assert "meal-planner" in sent  # so is the subagent
+    assert "You are Clarice" in sent

@@ -17,7 +17,9 @@ HELP = "Run the assistant on one prompt (what `make demo` does)."
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's arguments."""
-    parser.add_argument("--prompt", default="who are you", help="what to ask (default: who are you)")
+    parser.add_argument(
+        "--prompt", default="who are you", help="what to ask (default: who are you)"
+    )
     parser.add_argument("--agent", default=None, help="persona (default: AGENT or assistant)")
 
 

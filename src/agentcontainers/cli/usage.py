@@ -32,7 +32,9 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(totals, indent=2))
         return 0
-    print(f"{'agent':<16}{'runs':>6}{'turns':>7}{'input tok':>12}{'output tok':>12}{'cost USD':>11}")
+    print(
+        f"{'agent':<16}{'runs':>6}{'turns':>7}{'input tok':>12}{'output tok':>12}{'cost USD':>11}"
+    )
     for name, row in totals["agents"].items():
         print(
             f"{name:<16}{row['runs']:>6}{row['turns']:>7}{row['input_tokens']:>12}"
