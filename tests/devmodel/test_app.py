@@ -263,6 +263,39 @@ def test_stall_waits_without_blocking_other_requests(app: ASGIApp) -> None:
     assert fast < 0.4
 
 
+def test_stall_ends_early_when_the_client_goes_away(app: ASGIApp) -> None:
+    raw = json.dumps(body("[[stall 30]] [[say never]]")).encode()
+    incoming = [
+        {"type": "http.request", "body": raw, "more_body": False},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send_message(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/messages",
+        "raw_path": b"/v1/messages",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json")],
+        "server": ("dev-model", 80),
+        "client": ("127.0.0.1", 1),
+    }
+    started = time.monotonic()
+    asyncio.run(app(scope, receive, send_message))  # type: ignore[arg-type]
+    assert time.monotonic() - started < 2
+    assert sent[0]["status"] == 499
+
+
 def test_stall_combines_with_error(app: ASGIApp) -> None:
     started = time.monotonic()
     response = call(app, "POST", "/v1/messages", json=body("[[stall 0.2]] [[error 529]]"))
@@ -334,6 +367,10 @@ def test_requests_are_recorded_without_credentials(app: ASGIApp) -> None:
     assert first["tools"] == ["Bash", "Read"]
     assert first["headers"]["x-app"] == "cli"
     assert "secret" not in json.dumps(records)
+    assert call(app, "GET", "/_dev/requests?limit=1").json() == records[1:]
+    assert call(app, "GET", "/_dev/requests?path=/v1/messages").json() == records[:1]
+    assert call(app, "GET", "/_dev/requests?session=nope").json() == []
+    assert call(app, "GET", "/_dev/requests?limit=x").json() == records
     assert call(app, "DELETE", "/_dev/requests").status_code == 204
     assert call(app, "GET", "/_dev/requests").json() == []
 

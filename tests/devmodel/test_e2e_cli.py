@@ -133,12 +133,9 @@ def test_resumed_session_reaches_the_model_with_earlier_turns(
 
 def test_requests_are_recorded(dev_model: DevModel, cli_env: dict[str, str], workdir: Path) -> None:
     result = run_claude("[[say recorded]]", cli_env, cwd=workdir)
-    mine = [
-        r
-        for r in dev_model.requests("/v1/messages")
-        if r["headers"].get("x-claude-code-session-id") == result["session_id"]
-    ]
+    mine = dev_model.requests("/v1/messages", session=result["session_id"])
     assert len(mine) == 1
+    assert dev_model.requests(limit=1)[-1] == mine[0]
     record = mine[0]
     assert record["prompt"] == "[[say recorded]]"
     assert record["stream"] is True

@@ -4,7 +4,8 @@ Routes:
     ``POST /v1/messages``               the answer (JSON, or SSE with ``"stream": true``)
     ``POST /v1/messages/count_tokens``  ``{"input_tokens": N}``, about four bytes a token
     ``GET  /v1/models[/{id}]``          a small model list
-    ``GET/DELETE /_dev/requests``       the recorded requests (newest last) / clear them
+    ``GET/DELETE /_dev/requests``       the recorded requests (newest last; optional query
+                                        ``path``, ``session``, ``limit``) / clear them
     ``HEAD/GET /api/hello``, ``GET /``  liveness
 Anything else is a JSON 404 (or 405) in the Anthropic error shape, never a 500.
 """
@@ -16,7 +17,7 @@ import itertools
 import json
 import time
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -38,6 +39,7 @@ RECORD_LIMIT = 200
 DEV_MODELS = ("claude-opus-5-5", "claude-sonnet-4-5", "claude-haiku-4-5", "dev-model")
 _HIDDEN_HEADERS = frozenset({"x-api-key", "authorization", "cookie", "proxy-authorization"})
 _ERROR_MEMORY = 1024
+_STALL_SLICE = 0.25
 _BULKY = frozenset({"messages", "system", "tools"})
 _KNOWN = frozenset({"/v1/messages", "/v1/messages/count_tokens", "/v1/models", "/_dev/requests"})
 
@@ -139,8 +141,8 @@ def create_app() -> Starlette:
         state.record(request, body)
         _validate(body)
         answer = plan(body)
-        if answer.stall:
-            await asyncio.sleep(answer.stall)
+        if answer.stall and await _stall(request, answer.stall):
+            return _error(499, "client went away during [[stall]]")
         request_id = f"req_dev_{next(state.ids):06d}"
         session = request.headers.get("x-claude-code-session-id", "")
         if answer.error is not None and state.should_fail(
@@ -176,7 +178,7 @@ def create_app() -> Starlette:
             state.records.clear()
             state.errors.clear()
             return Response(status_code=204)
-        return JSONResponse(list(state.records))
+        return JSONResponse(_select(list(state.records), request.query_params))
 
     async def hello(request: Request) -> Response:
         return JSONResponse(
@@ -225,6 +227,19 @@ def _fail(answer: Plan, request_id: str) -> Response:
     return _error(status, message, headers)
 
 
+def _select(records: list[dict[str, Any]], query: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Keep the records matching ``path`` and ``session`` (a CLI session id), newest ``limit``."""
+    if "path" in query:
+        records = [r for r in records if r["path"] == query["path"]]
+    if "session" in query:
+        session = query["session"]
+        records = [r for r in records if r["headers"].get("x-claude-code-session-id") == session]
+    limit = query.get("limit", "")
+    if limit.isdigit():
+        records = records[len(records) - min(int(limit), len(records)) :]
+    return records
+
+
 def _model(model_id: str) -> dict[str, Any]:
     return {
         "type": "model",
@@ -232,6 +247,17 @@ def _model(model_id: str) -> dict[str, Any]:
         "display_name": f"{model_id} (dev model stand-in)",
         "created_at": "2025-01-01T00:00:00Z",
     }
+
+
+async def _stall(request: Request, seconds: float) -> bool:
+    """Sleep ``seconds``, waking early when the client disconnects; True if it did."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (left := deadline - loop.time()) > 0:
+        await asyncio.sleep(min(left, _STALL_SLICE))
+        if await request.is_disconnected():
+            return True
+    return False
 
 
 async def _stream(events: list[bytes]) -> AsyncIterator[bytes]:
