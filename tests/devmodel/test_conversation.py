@@ -126,6 +126,9 @@ def test_persona_names() -> None:
     assert persona(claude) is None
     assert persona(claude + "\nYou are Clarice.") == "Clarice"
     assert persona("you are nobody in particular") is None
+    assert persona("# You are Clarice\n\nYou are Clarice, the assistant.") == "Clarice"
+    assert persona("You are Clarice\nYou are warm.") == "Clarice"
+    assert persona("You are Clarice You know.") == "Clarice"
 
 
 _ANY_JSON = st.recursive(

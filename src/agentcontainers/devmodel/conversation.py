@@ -22,9 +22,9 @@ __all__ = [
 
 _REMINDER = re.compile(r"<system-reminder>.*?(?:</system-reminder>|\Z)", re.DOTALL)
 _PERSONA = re.compile(
-    r"(?:\bYou are|\bYour name is)\s+([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)?)(?=[\s,.!;:]|$)"
+    r"(?:\bYou are|\bYour name is)[ \t]+([A-Z][\w'-]*(?:[ \t]+[A-Z][\w'-]*)?)(?=[\s,.!;:]|$)"
 )
-_NOT_PERSONAS = frozenset({"Claude", "Claude Code", "Anthropic", "A", "An", "The"})
+_NOT_PERSONAS = frozenset({"Claude", "Anthropic", "A", "An", "The", "You", "Your", "I"})
 
 
 @dataclass

@@ -98,7 +98,7 @@ def default_answer(prompt: str | None, system: str) -> str:
     if prompt:
         quoted = prompt if len(prompt) <= _QUOTE_LIMIT else prompt[:_QUOTE_LIMIT] + "…"
         text += f" You said: “{quoted}”."
-    text += " Directives such as [[say ...]] or [[tool NAME {...}]] script my answers."
+    text += " Directives such as [[say ...]] in a prompt script my answers (docs/dev-model.md)."
     name = persona(system)
     return f"Speaking as {name}: {text}" if name else text
 
