@@ -15,7 +15,8 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from agentcontainers.errors import InvalidRequest
+from agentcontainers import policy
+from agentcontainers.errors import InvalidRequest, PayloadTooLarge
 from agentcontainers.http.context import HttpContext
 from agentcontainers.http.limits import fingerprint, idempotency_key, read_body
 from agentcontainers.http.responses import result_response
@@ -44,7 +45,7 @@ async def start_run(
     if kind == "background":
         payload, webhook_url = _split_webhook(body)
     agent_request = _bind_agent(parse_request(payload), agent)
-    await anyio.to_thread.run_sync(context.service.agent, agent_request.agent)  # 404 early
+    await _check(context, agent_request)
     if agent_request.resume_session_id:
         await context.service.get_session(caller, agent_request.resume_session_id)
     if webhook_url is not None:
@@ -89,6 +90,18 @@ def answer_stream(request: Request, context: HttpContext, run: Run, new: bool) -
 def answer_background(run: Run) -> JSONResponse:
     """202 with the run, and where to watch it."""
     return JSONResponse(run.public(), status_code=202, headers={"Location": f"/v1/runs/{run.id}"})
+
+
+async def _check(context: HttpContext, request: AgentRequest) -> None:
+    """What the service would refuse before running, refused here with its own status (a
+    stream has answered 200 by the time its run starts)."""
+    agent = await anyio.to_thread.run_sync(context.service.agent, request.agent)
+    policy.request_env(agent, request, context.settings)
+    size = len(request.prompt.encode())
+    if size > context.settings.max_prompt_bytes:
+        raise PayloadTooLarge(
+            f"prompt is {size} bytes, over the limit of {context.settings.max_prompt_bytes}"
+        )
 
 
 def _bind_agent(request: AgentRequest, agent: str | None) -> AgentRequest:

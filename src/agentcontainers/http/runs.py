@@ -194,8 +194,9 @@ class RunRegistry:
         for run in list(self._runs.values()):
             run.cancel("shutdown")
         self._tasks.cancel_scope.cancel()
-        await self._tasks.__aexit__(*exc_info)
-        self._tasks = None
+        tasks, self._tasks = self._tasks, None
+        # The block's own exception propagates as it is, not inside an exception group.
+        await tasks.__aexit__(None, None, None)
 
     # --- starting and finding runs --------------------------------------------------------
     def start(
