@@ -141,6 +141,16 @@ def test_tool_directives_run_in_sequence_then_report_results(app: ASGIApp, strea
     )
 
 
+def test_long_tool_input_streams_in_several_json_pieces(app: ASGIApp) -> None:
+    command = "echo " + "word " * 60
+    data = body(f"[[tool Bash {json.dumps({'command': command})}]]", stream=True)
+    response = call(app, "POST", "/v1/messages", json=data)
+    deltas = [d["delta"] for k, d in sse(response) if k == "content_block_delta"]
+    assert len(deltas) > 1
+    assert all(d["type"] == "input_json_delta" for d in deltas)
+    assert streamed_message(response)["content"][0]["input"] == {"command": command}
+
+
 def test_text_directives_follow_tool_results(app: ASGIApp) -> None:
     messages: list[dict[str, Any]] = [{"role": "user", "content": "[[tool Bash {}]] [[say done]]"}]
     first = answer(app, body(messages=messages))
