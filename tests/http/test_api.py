@@ -7,6 +7,7 @@ import uuid
 
 import anyio
 import pytest
+
 from tests.http.conftest import ALICE, BOB, KEYS, agent_processes, parse_sse
 
 pytestmark = pytest.mark.anyio
