@@ -78,11 +78,11 @@ def create_app(settings: Settings | None = None, *, service: AgentService | None
 def _add_error_handlers(app: FastAPI) -> None:
     async def service_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, AgentContainersError)
-        return error_response(exc, agent=request.path_params.get("name"))
+        return error_response(exc, agent=_agent_of(request))
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        return error_response(InvalidRequest(_describe(exc)), agent=request.path_params.get("name"))
+        return error_response(InvalidRequest(_describe(exc)), agent=_agent_of(request))
 
     async def http_exception(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -109,6 +109,11 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, http_exception)
     app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_exception_handler(Exception, unexpected)
+
+
+def _agent_of(request: Request) -> str | None:
+    agent = getattr(request.state, "agent", None) or request.path_params.get("name")
+    return str(agent) if agent else None
 
 
 def _describe(exc: RequestValidationError) -> str:

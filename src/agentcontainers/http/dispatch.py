@@ -44,7 +44,10 @@ async def start_run(
     payload: bytes | dict[str, Any] = body
     if kind == "background":
         payload, webhook_url = _split_webhook(body)
+    request.state.agent = agent
     agent_request = _bind_agent(parse_request(payload), agent)
+    # errors from here on name the agent, as the service's own do
+    request.state.agent = agent_request.agent or context.settings.agent
     await _check(context, agent_request)
     if agent_request.resume_session_id:
         await context.service.get_session(caller, agent_request.resume_session_id)
