@@ -36,7 +36,7 @@ from agentcontainers.devmodel.planner import Plan, error_body, plan
 __all__ = ["DEV_MODELS", "RECORD_LIMIT", "create_app"]
 
 RECORD_LIMIT = 200
-DEV_MODELS = ("claude-opus-5-5", "claude-sonnet-4-5", "claude-haiku-4-5", "dev-model")
+DEV_MODELS = ("claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-4-5", "dev-model")
 _HIDDEN_HEADERS = frozenset({"x-api-key", "authorization", "cookie", "proxy-authorization"})
 _ERROR_MEMORY = 1024
 _STALL_SLICE = 0.25
