@@ -35,7 +35,7 @@ _CloudFormationLoader.add_multi_constructor("!", _intrinsic)
 
 @pytest.fixture(scope="module")
 def template() -> dict:
-    return yaml.load(TEMPLATE.read_text(), Loader=_CloudFormationLoader)  # noqa: S506
+    return yaml.load(TEMPLATE.read_text(), Loader=_CloudFormationLoader)
 
 
 def test_cfn_lint_passes():

@@ -79,9 +79,7 @@ def test_secrets_example_documents_the_keys_and_sets_none():
     example = (REPO / ".secrets.example").read_text()
     assert "ANTHROPIC_API_KEY" in example and "AGENTCONTAINERS_API_KEYS" in example
     assignments = [
-        line
-        for line in example.splitlines()
-        if line.strip() and not line.lstrip().startswith("#")
+        line for line in example.splitlines() if line.strip() and not line.lstrip().startswith("#")
     ]
     assert assignments == [], "the example must not set values (copy it, then uncomment)"
 
@@ -106,9 +104,10 @@ def _resolved(project: Path, *args: str, **env: str) -> dict:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / relative, target)
     shutil.copy(COMPOSE_FILE, project / "docker-compose.yml")
+    command = [_docker_compose(), "--project-directory", str(project)]
+    command += ["-f", "docker-compose.yml", *args, "config", "--format", "json"]
     proc = subprocess.run(
-        [_docker_compose(), "--project-directory", str(project), "-f", "docker-compose.yml",
-         *args, "config", "--format", "json"],  # fmt: skip
+        command,
         capture_output=True,
         text=True,
         cwd=project,
@@ -142,8 +141,8 @@ def test_secrets_come_from_the_file_and_the_shell_wins(tmp_path):
 
 
 def test_unlisted_host_variables_do_not_leak_in(tmp_path):
-    env = _resolved(tmp_path, SOME_HOST_SECRET="nope", ANTHROPIC_BASE_URL="http://m:1")[
-        "services"
-    ]["api"]["environment"]
+    env = _resolved(tmp_path, SOME_HOST_SECRET="nope", ANTHROPIC_BASE_URL="http://m:1")["services"][
+        "api"
+    ]["environment"]
     assert "SOME_HOST_SECRET" not in env
     assert env["ANTHROPIC_BASE_URL"] == "http://m:1"

@@ -61,10 +61,12 @@ def test_the_validator_rejects_an_unknown_field(kubernetes_validate):
         kubernetes_validate.validate(deployment, "1.29.0", strict=True)
 
 
-def test_kustomization_lists_every_manifest_but_the_secret_example():
+def test_kustomization_lists_the_manifests_but_the_optional_ones():
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
     listed = set(kustomization["resources"])
-    assert listed == {p.name for p in MANIFESTS} - {"secret.example.yaml"}
+    optional = {"secret.example.yaml", "redis.yaml"}
+    assert listed == {p.name for p in MANIFESTS} - optional
+    assert "# - redis.yaml" in (K8S / "kustomization.yaml").read_text()
     assert kustomization["images"][0]["name"] == "agentcontainers"
 
 
