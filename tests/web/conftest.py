@@ -57,6 +57,13 @@ class Server:
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         return httpx.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
 
+    def sessions(self) -> list[dict[str, Any]]:
+        """The caller's sessions, as ``GET /v1/sessions`` lists them."""
+        response = self.api("GET", "/v1/sessions")
+        response.raise_for_status()
+        sessions: list[dict[str, Any]] = response.json()["sessions"]
+        return sessions
+
     def logs(self) -> str:
         return self.log.read_text(errors="replace")
 

@@ -182,7 +182,8 @@ function renderSessions() {
       const meta = document.createElement("span");
       meta.className = "session-meta muted";
       const running = session.status === "running" ? " · running" : "";
-      meta.textContent = `${session.agent} · ${relativeTime(session.updated_at)} · ${session.turns || 0} turns · ${formatCost(session.total_cost_usd)}${running}`;
+      const turns = Number(session.turns) || 0;
+      meta.textContent = `${session.agent} · ${relativeTime(session.updated_at)} · ${turns} turn${turns === 1 ? "" : "s"} · ${formatCost(session.total_cost_usd)}${running}`;
       open.append(title, meta);
       open.addEventListener("click", () => openSession(session.session_id));
       const remove = document.createElement("button");

@@ -144,6 +144,7 @@ export class Reply {
     this.bubble.append(this.parts, this.typing);
     this.item.append(this.bubble);
     this.segment = null; // the markdown block text events append to
+    this.segments = [];
     this.tools = new Map();
   }
 
@@ -157,6 +158,7 @@ export class Reply {
     this.update(() => {
       if (!this.segment) {
         this.segment = { source: "", node: element("div", "markdown") };
+        this.segments.push(this.segment);
         this.parts.append(this.segment.node);
       } else if (block && this.segment.source && !this.segment.source.endsWith("\n")) {
         this.segment.source += "\n\n";
@@ -233,6 +235,10 @@ export class Reply {
     if (kind === "stopped") {
       this.notice("Stopped.");
     } else {
+      // The CLI words a failed model call as an assistant message; the alert says it once.
+      for (const segment of this.segments)
+        if (/^API Error\b/.test(segment.source)) segment.node.remove();
+      this.segment = null;
       const box = element("div", "alert");
       box.setAttribute("role", "alert");
       box.append(element("strong", "", title));
