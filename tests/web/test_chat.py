@@ -150,6 +150,7 @@ def test_reload_pick_session_and_continue(server: Server, open_browser: Any) -> 
     expect(users.nth(1)).to_have_text("Second message\nwith a second line")
     expect(chat.replies.first).to_contain_text("PELICAN")
     expect(page.locator("#title")).to_contain_text("PELICAN")
+    expect(chat.sessions.first.locator(".session-delete")).to_be_in_viewport(ratio=1)
     screenshot(page, "desktop-session-resumed")
 
     reply = chat.ask("[[history]]")
@@ -227,7 +228,8 @@ def test_phone_layout(server: Server, open_browser: Any) -> None:
     screenshot(page, "phone-chat")
 
     page.locator("#menu").tap()
-    expect(page.locator("#sidebar")).to_be_in_viewport()
+    expect(page.locator("#sidebar")).to_be_in_viewport(ratio=1)  # slid in completely
+    expect(chat.sessions.first.locator(".session-delete")).to_be_in_viewport(ratio=1)
     session = chat.sessions.first.locator(".session-open")
     box = session.bounding_box()
     assert box and box["height"] >= 44
