@@ -334,3 +334,23 @@ def test_events_survive_a_dropped_connection(server: Server, open_browser: Any) 
     # EventSource came back by itself (the access log shows the second events request).
     followed = re.findall(r"GET /v1/runs/run_\w+/events", server.logs())
     assert len(followed) >= 2, server.logs()
+
+
+def test_reload_during_a_run_picks_it_up(server: Server, open_browser: Any) -> None:
+    browsing = open_browser()
+    page = browsing.page
+    chat = ChatPage(page, server.url).open()
+    chat.ask("An earlier turn")
+    reply = chat.send('[[tool Bash {"command":"sleep 4; echo survived-the-reload"}]]')
+    expect(reply.locator(".tool")).to_have_attribute("data-state", "running", timeout=60_000)
+    page.reload()
+    chat.wait_ready()
+    reply = chat.last_reply
+    chat.wait_done(reply)
+    # The earlier turn once, the running one once: replayed events, not duplicated.
+    expect(page.locator(".message.user")).to_have_count(2)
+    expect(chat.replies).to_have_count(2)
+    expect(page.locator(".tool")).to_have_count(1)
+    expect(reply.locator(".tool")).to_have_attribute("data-state", "done")
+    expect(reply.locator(".markdown")).to_contain_text("tool Bash returned: survived-the-reload")
+    expect(reply.locator(".reply-stats")).to_be_visible()

@@ -21,6 +21,7 @@ const ui = {
   welcome: $("welcome"),
   welcomeName: $("welcome-name"),
   welcomeDescription: $("welcome-description"),
+  welcomeTools: $("welcome-tools"),
   composer: $("composer"),
   prompt: $("prompt"),
   send: $("send"),
@@ -125,8 +126,11 @@ async function loadAgents() {
       return option;
     }),
   );
-  const saved = localStorage.getItem(AGENT_STORAGE);
-  if (saved && state.agents.some((a) => a.name === saved)) ui.agent.value = saved;
+  // The last agent used here, else the server's default, else the built-in assistant.
+  const known = (name) => name && state.agents.some((a) => a.name === name);
+  const preferred = [localStorage.getItem(AGENT_STORAGE), state.agents.find((a) => a.default)?.name, "assistant"];
+  const choice = preferred.find(known);
+  if (choice) ui.agent.value = choice;
   showWelcome();
 }
 
@@ -136,6 +140,8 @@ function showWelcome() {
   const agent = state.agents.find((a) => a.name === ui.agent.value);
   ui.welcomeName.textContent = agent ? `Chat with ${agent.name}` : "No agents are configured";
   ui.welcomeDescription.textContent = agent?.description || "";
+  const tools = [...(agent?.tools || []), ...(agent?.mcp_servers || []).map((name) => `${name} (MCP)`)];
+  ui.welcomeTools.textContent = tools.length ? `Tools: ${tools.join(", ")}` : "";
   ui.welcome.hidden = !conversation.empty;
 }
 
@@ -238,7 +244,7 @@ function showSessionStats() {
   ui.sessionStats.hidden = !session;
 }
 
-async function openSession(id, { quiet = false } = {}) {
+async function openSession(id, { quiet = false, pendingPrompt = "" } = {}) {
   if (state.run && state.sessionId !== id) detachRun();
   closeDrawer();
   let session;
@@ -252,7 +258,7 @@ async function openSession(id, { quiet = false } = {}) {
   state.sessionAgent = session.agent || null;
   if (session.agent && state.agents.some((a) => a.name === session.agent)) ui.agent.value = session.agent;
   setTitle(session.title);
-  conversation.showTranscript(session.transcript || []);
+  conversation.showTranscript(session.transcript || [], { cutAtPrompt: pendingPrompt });
   ui.welcome.hidden = !conversation.empty;
   history.replaceState(null, "", `#session=${encodeURIComponent(id)}`);
   const known = state.sessions.findIndex((s) => s.session_id === id);
@@ -318,7 +324,7 @@ async function send(prompt) {
     else setTitle(prompt.slice(0, 60));
   }
   state.run.id = started.run_id;
-  sessionStorage.setItem(RUN_STORAGE, JSON.stringify({ runId: started.run_id, sessionId: state.sessionId }));
+  saveRun();
   attach(started.run_id, reply, 0);
   if (state.run.stopping) stop();
 }
@@ -335,6 +341,7 @@ function adoptSession(id, agent, prompt) {
   }
   setTitle(state.sessions.find((s) => s.session_id === id)?.title || prompt.slice(0, 80));
   renderSessions();
+  saveRun();
 }
 
 function attach(runId, reply, afterId, retried = false) {
@@ -344,19 +351,24 @@ function attach(runId, reply, afterId, retried = false) {
     onEvent: (name, data) => onRunEvent(run, name, data),
     onConnection: (status) => setConnection(status === "reconnecting" ? "Reconnecting…" : ""),
     onLost: async (lastId) => {
-      // The stream was refused: an expired cookie is renewed once, else ask for the run.
+      // The server refused the stream (an expired login cookie, a restart): renew the cookie
+      // and try once more from the last event seen, then fall back to the run's own record.
       if (state.run !== run) return;
+      let info;
       try {
-        const info = await call(`/v1/runs/${encodeURIComponent(runId)}`);
-        if (!retried && auth.key) await login(auth.key).catch(() => {});
-        if (info && (info.status === "running" || info.status === "queued" || !retried)) {
-          return attach(runId, reply, lastId, true);
-        }
-        if (info?.result) return onRunEvent(run, info.result.is_error ? "error" : "result", info.result);
-        reply.fail({ error: { message: `The run ended (${info?.status || "unknown"}).` } });
+        info = await call(`/v1/runs/${encodeURIComponent(runId)}`);
       } catch (err) {
-        reply.fail({ error: { message: err.status === 404 ? "The run was lost: the server no longer knows it." : err.message } }, err.status);
+        const message = err.status === 404 ? "The run was lost: the server no longer knows it." : err.message;
+        reply.fail({ error: { message } }, err.status);
+        return endRun();
       }
+      if (state.run !== run) return;
+      if (!retried) {
+        if (auth.key) await login(auth.key).catch(() => {});
+        return attach(runId, reply, lastId, true);
+      }
+      if (info.result) return onRunEvent(run, info.http_status === 200 ? "result" : "error", info.result);
+      reply.fail({ error: { message: "Lost the connection to this run; it goes on on the server." } });
       endRun();
     },
   });
@@ -424,27 +436,44 @@ async function stop() {
   }
 }
 
-/** After a reload, pick up a run this tab started and that is still going. */
-async function resumeRunAfterReload() {
-  let saved;
+const ACTIVE = new Set(["queued", "running"]);
+
+/** Remember the run this tab follows, so a reload can pick it up again. */
+function saveRun() {
+  const run = state.run;
+  if (!run?.id) return;
+  const saved = { runId: run.id, sessionId: state.sessionId, agent: run.agent, prompt: run.prompt };
+  sessionStorage.setItem(RUN_STORAGE, JSON.stringify(saved));
+}
+
+/** The run this tab was following before a reload, if it is still going. */
+async function savedActiveRun() {
+  let saved = null;
   try {
     saved = JSON.parse(sessionStorage.getItem(RUN_STORAGE) || "null");
   } catch {
-    saved = null;
+    /* unreadable: forget it */
   }
-  if (!saved?.runId) return;
   sessionStorage.removeItem(RUN_STORAGE);
-  let info;
+  if (!saved?.runId) return null;
   try {
-    info = await call(`/v1/runs/${encodeURIComponent(saved.runId)}`);
+    const info = await call(`/v1/runs/${encodeURIComponent(saved.runId)}`);
+    if (!ACTIVE.has(info?.status)) return null;
+    return { ...saved, sessionId: info.session_id || saved.sessionId };
   } catch {
-    return;
+    return null;
   }
-  if (!info || !["running", "queued", "pending"].includes(info.status)) return;
-  if (saved.sessionId && state.sessionId !== saved.sessionId) await openSession(saved.sessionId, { quiet: true });
+}
+
+/** Follow a run again after a reload: its events are replayed from the first one. */
+function resumeRun(saved) {
+  if (!state.sessionId && saved.agent && state.agents.some((a) => a.name === saved.agent))
+    ui.agent.value = saved.agent;
+  if (saved.prompt) conversation.addUser(saved.prompt);
+  ui.welcome.hidden = true;
   const reply = conversation.addReply();
-  state.run = { id: saved.runId, reply, stopping: false, follower: null, agent: currentAgent(), prompt: "" };
-  sessionStorage.setItem(RUN_STORAGE, JSON.stringify(saved));
+  state.run = { id: saved.runId, reply, stopping: false, follower: null, agent: saved.agent || currentAgent(), prompt: saved.prompt || "" };
+  saveRun();
   setRunning(true);
   attach(saved.runId, reply, 0);
 }
@@ -538,9 +567,11 @@ async function boot() {
     conversation.addReply().fail({ error: { message: `${title}: ${message}` } });
     return;
   }
+  const pending = await savedActiveRun();
   const match = /#session=([^&]+)/.exec(location.hash);
-  if (match) await openSession(decodeURIComponent(match[1]), { quiet: true });
-  await resumeRunAfterReload();
+  const sessionId = pending?.sessionId || (match && decodeURIComponent(match[1]));
+  if (sessionId) await openSession(sessionId, { quiet: true, pendingPrompt: pending?.prompt });
+  if (pending) resumeRun(pending);
   document.body.dataset.ready = "true";
   ui.prompt.focus({ preventScroll: true });
 }

@@ -112,11 +112,20 @@ export class Conversation {
     return reply;
   }
 
-  /** Render a stored transcript: [{role, text?, tool_use?, tool_result?}]. */
-  showTranscript(transcript) {
+  /**
+   * Render a stored transcript: [{role, text?, tool_use?, tool_result?}]. With cutAtPrompt,
+   * the turn that prompt started (still running, replayed from its events) is left out.
+   */
+  showTranscript(transcript, { cutAtPrompt = "" } = {}) {
     this.clear();
+    let entries = transcript || [];
+    const prompt = cutAtPrompt.trim();
+    if (prompt) {
+      const start = entries.findLastIndex((e) => e.role === "user" && (e.text || "").trim() === prompt);
+      if (start >= 0) entries = entries.slice(0, start);
+    }
     let reply = null;
-    for (const entry of transcript || []) {
+    for (const entry of entries) {
       if (entry.role === "user" && entry.text) {
         this.addUser(entry.text);
         reply = null;
