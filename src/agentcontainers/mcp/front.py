@@ -57,6 +57,7 @@ class FrontServer(Server[Any]):
         *,
         instructions: Callable[[], str | None] = lambda: None,
     ) -> None:
+        self._instructions = instructions
         super().__init__(
             name,
             version="1",
@@ -69,12 +70,20 @@ class FrontServer(Server[Any]):
         )
         self.middleware = []  # no per-message tracing span on the relay path
         self._resolve = resolve
-        self._instructions = instructions
         self.sessions: OrderedDict[str, ServerSession] = OrderedDict()
         for method, kind in _LISTS.items():
             self.add_request_handler(method, types.RequestParams, self._lister(kind))
         for method in _REQUESTS:
             self.add_request_handler(method, types.RequestParams, self._relay(method))
+
+    @property  # type: ignore[override]
+    def instructions(self) -> str | None:
+        """The upstream's instructions, as last seen (read at each handshake)."""
+        return self._instructions()
+
+    @instructions.setter
+    def instructions(self, value: str | None) -> None:
+        """Ignored: instructions come from the upstream."""
 
     def create_initialization_options(
         self,
@@ -82,7 +91,6 @@ class FrontServer(Server[Any]):
         experimental_capabilities: dict[str, dict[str, Any]] | None = None,
         extensions: dict[str, dict[str, Any]] | None = None,
     ) -> InitializationOptions:
-        self.instructions = self._instructions()
         return super().create_initialization_options(
             notification_options or NotificationOptions(True, True, True),
             experimental_capabilities,

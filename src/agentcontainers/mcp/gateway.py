@@ -19,13 +19,14 @@ from __future__ import annotations
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+import anyio
 from mcp.server.context import ServerRequestContext
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
@@ -84,8 +85,13 @@ class Gateway:
         allowed_hosts: ``Host`` values accepted besides loopback (``name:*`` for any port;
             ``*`` turns the check off).
         assistant_db: SQLite file of the built-in ``assistant`` server.
+        memory_servers: In-process servers (``fastmcp``) for upstreams of transport
+            ``memory``, by name; the built-in ``assistant`` is built when not given.
         json_response: Answer POSTs with JSON (fast) rather than an SSE stream (which can
             carry progress notifications while a tool runs).
+        list_ttl: Seconds a component list is reused before it is asked again.
+        startup_wait: At most this long, entering waits for each upstream's first connection
+            attempt (so the first clients find them connected); a slow one is not waited for.
     """
 
     def __init__(
@@ -95,17 +101,22 @@ class Gateway:
         token: str | None = None,
         allowed_hosts: Sequence[str] = (),
         assistant_db: Path | None = None,
+        memory_servers: Mapping[str, Any] | None = None,
         json_response: bool = True,
         list_ttl: float = 2.0,
+        startup_wait: float = 5.0,
     ) -> None:
         self.config = config
         self.token = token
         self.allowed_hosts = [f"{host}:*" for host in LOOPBACK_HOSTS] + [
             host if host == "*" or ":" in host else f"{host}:*" for host in allowed_hosts
         ]
+        in_process = dict(memory_servers or {})
         self.upstreams: dict[str, PooledUpstream] = {
             name: PooledUpstream(
-                upstream, self._connector(upstream, assistant_db), list_ttl=list_ttl
+                upstream,
+                self._connector(upstream, in_process.get(name), assistant_db),
+                list_ttl=list_ttl,
             )
             for name, upstream in config.upstreams.items()
         }
@@ -127,16 +138,19 @@ class Gateway:
             for route, front in self.fronts.items()
         }
         self._stack: AsyncExitStack | None = None
+        self._startup_wait = startup_wait
 
     @staticmethod
-    def _connector(upstream: UpstreamConfig, assistant_db: Path | None) -> Any:
+    def _connector(upstream: UpstreamConfig, server: Any, assistant_db: Path | None) -> Any:
         if upstream.transport != "memory":
             return connection_factory(upstream)
-        from agentcontainers.mcp.memory.server import build_memory_server
+        if server is None:
+            from agentcontainers.mcp.memory.server import build_memory_server
 
-        if assistant_db is None:
-            raise ValueError("the built-in assistant server needs assistant_db")
-        return connection_factory(upstream, memory_server=build_memory_server(assistant_db))
+            if assistant_db is None:
+                raise ValueError("the built-in assistant server needs assistant_db")
+            server = build_memory_server(assistant_db)
+        return connection_factory(upstream, memory_server=server)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -147,6 +161,9 @@ class Gateway:
                 upstream.on_change(partial(self._changed, name))
             for manager in self._managers.values():
                 await stack.enter_async_context(manager.run())
+            with anyio.move_on_after(self._startup_wait):
+                for upstream in self.upstreams.values():
+                    await upstream.first_attempt.wait()
             self._stack = stack.pop_all()
         return self
 
@@ -249,7 +266,7 @@ class Gateway:
             return
         route = path[len("/mcp/") :] if path.startswith("/mcp/") else ""
         if route not in self._managers:
-            known = ", ".join(self.upstreams) or "none"
+            known = ", ".join(sorted(self.upstreams)) or "none"
             await _respond(send, 404, {"error": f"unknown MCP server '{route}'; known: {known}"})
             return
         if route and not grant.reaches(route):

@@ -119,6 +119,8 @@ class PooledUpstream(Backend):
         self._reconnecting = False
         self._instructions: str | None = None
         self._closed = False
+        self.first_attempt = anyio.Event()
+        """Set once the first connection attempt has succeeded or failed."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -228,6 +230,7 @@ class PooledUpstream(Backend):
             with anyio.fail_after(self.config.connect_timeout):
                 await connection.open()
         except (UpstreamError, TimeoutError, OSError) as exc:
+            self.first_attempt.set()
             await connection.aclose()
             reason = str(exc) if isinstance(exc, UpstreamError) else "connect timed out"
             self._penalise(reason)
@@ -236,6 +239,7 @@ class PooledUpstream(Backend):
                 f"retrying in {self._retry_at - time.monotonic():.1f} s"
             ) from exc
         self._connection = connection
+        self.first_attempt.set()
         self._failures = 0
         self._retry_at = 0.0
         self._instructions = connection.instructions

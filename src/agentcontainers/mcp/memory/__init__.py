@@ -1,0 +1,1 @@
+"""The built-in ``assistant`` MCP server and its SQLite store (see :mod:`.server`)."""
