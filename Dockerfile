@@ -35,7 +35,7 @@ COPY pyproject.toml README.md ./
 COPY src ./src
 # pip compiles every module to bytecode here: at run time the root filesystem may be read-only
 # (Lambda, Kubernetes readOnlyRootFilesystem) and recompiling on each cold start costs seconds.
-RUN /opt/venv/bin/pip install ".[${EXTRAS}]" "dumb-init==${DUMB_INIT_VERSION}" \
+RUN /opt/venv/bin/pip install ".${EXTRAS:+[${EXTRAS}]}" "dumb-init==${DUMB_INIT_VERSION}" \
     && /opt/venv/bin/agentcontainers --help > /dev/null
 
 # --- runtime -----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import base64
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -321,3 +322,67 @@ def test_lambda_function_url_needs_a_key_when_keys_are_set(lambda_runtime, tmp_p
         tmp_path,
     )
     assert allowed["statusCode"] == 200, allowed
+
+
+def _can_make_read_only_root() -> bool:
+    probe = subprocess.run(
+        [
+            "unshare",
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            "mount --bind / / && mount -o remount,bind,ro /",
+        ],
+        capture_output=True,
+    )
+    return probe.returncode == 0
+
+
+def test_lambda_mode_on_a_read_only_root_filesystem(lambda_runtime, container_env, tmp_path):
+    """As in Lambda: nothing is writable but a scratch /tmp, HOME is unset and /mnt/state is
+    not mounted. The entrypoint moves HOME and the state to scratch space and still answers,
+    warm invocations included. (Root in a private mount namespace; Lambda's own user aside.)"""
+    if shutil.which("unshare") is None or not _can_make_read_only_root():
+        pytest.skip("needs unshare and mount rights (root) to make a read-only root filesystem")
+    scratch = tmp_path / "lambda-tmp"
+    scratch.mkdir()
+    api = LambdaRuntimeAPI().start()
+    env = {k: v for k, v in container_env.items() if k not in ("HOME", "STATE_DIR", "TMPDIR")}
+    env.update(
+        LAMBDA="true",
+        AWS_LAMBDA_RUNTIME_API=api.address,
+        STATE_DIR="/mnt/state",
+        TMPDIR=str(scratch),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    script = (
+        "mount --bind / / && mount -o remount,bind,ro / && "
+        f"mount -t tmpfs -o mode=1777 tmpfs {scratch} && cd / && "
+        f'exec "{ENTRYPOINT}"'
+    )
+    log = tmp_path / "lambda-ro.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        first = api.invoke({"prompt": "who are you"}, timeout=RUN_TIMEOUT)
+        assert first.kind == "response", log.read_text()
+        envelope = first.json()
+        assert envelope["statusCode"] == 200, envelope
+        session = json.loads(envelope["body"])["session_id"]
+        again = api.invoke(
+            {"prompt": "[[history]]", "resume_session_id": session}, timeout=RUN_TIMEOUT
+        )
+        assert again.json()["statusCode"] == 200, again.body
+        assert "turns: 2" in json.loads(again.json()["body"])["result"]
+    finally:
+        _stop(process)
+        api.stop()
+    assert "/mnt/state is not writable" in log.read_text()
