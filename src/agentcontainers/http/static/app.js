@@ -1,8 +1,10 @@
 // The chat page: pick an agent, run prompts as background runs followed over SSE, list,
 // resume and delete sessions. Uses only the public HTTP API (docs/http.md).
-import { api, ApiError, auth, followRun, login, logout } from "/static/api.js";
-import { Conversation, describeError, formatCost, statsLine } from "/static/conversation.js";
+import { auth, followRun, login } from "/static/api.js";
+import { Conversation, describeError, statsLine } from "/static/conversation.js";
 import { handleCopyClick } from "/static/markdown.js";
+import { renderSessionList, sessionsTotal } from "/static/sessions.js";
+import { asking, call, renewLogin } from "/static/signin.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -13,7 +15,6 @@ const ui = {
   sessionList: $("session-list"),
   sessionsEmpty: $("sessions-empty"),
   usageTotal: $("usage-total"),
-  logout: $("logout"),
   agent: $("agent"),
   title: $("title"),
   connection: $("connection"),
@@ -27,11 +28,6 @@ const ui = {
   send: $("send"),
   stop: $("stop"),
   sessionStats: $("session-stats"),
-  keyDialog: $("key-dialog"),
-  keyForm: $("key-form"),
-  keyInput: $("key-input"),
-  keyRemember: $("key-remember"),
-  keyError: $("key-error"),
 };
 
 const AGENT_STORAGE = "agentcontainers.agent";
@@ -42,75 +38,10 @@ const state = {
   sessions: [],
   sessionId: null, // the session shown (null: a new chat)
   sessionAgent: null,
-  run: null, // {id, follower, reply, stopping}
-  needsKey: false,
+  run: null, // {id, follower, reply, stopping, agent, prompt}
 };
 
 const conversation = new Conversation($("messages"), ui.conversation);
-
-// --- auth --------------------------------------------------------------------------------
-
-let keyPrompt = null;
-
-/** Ask for the API key once; every caller waiting on a 401 shares the same prompt. */
-function askForKey(message) {
-  state.needsKey = true;
-  if (!keyPrompt) {
-    keyPrompt = new Promise((resolve) => {
-      ui.keyError.textContent = message || "";
-      ui.keyInput.value = "";
-      ui.keyDialog.showModal();
-      ui.keyInput.focus();
-      ui.keyForm.onsubmit = async (event) => {
-        event.preventDefault();
-        const key = ui.keyInput.value.trim();
-        if (!key) return;
-        ui.keyError.textContent = "";
-        try {
-          await login(key);
-        } catch (err) {
-          if (err instanceof ApiError && err.status === 404) {
-            // No login route: the key in the header is enough for fetch calls.
-          } else {
-            ui.keyError.textContent =
-              err.status === 401 || err.status === 403 ? "That key was not accepted." : err.message;
-            return;
-          }
-        }
-        auth.setKey(key, ui.keyRemember.checked);
-        ui.keyDialog.close();
-        ui.logout.hidden = false;
-        keyPrompt = null;
-        resolve();
-      };
-    });
-  }
-  return keyPrompt;
-}
-
-// Escape must not dismiss the key prompt: nothing works until it is answered.
-ui.keyDialog.addEventListener("cancel", (event) => event.preventDefault());
-
-/** api() that asks for a key on 401 and retries. */
-async function call(path, options) {
-  for (;;) {
-    try {
-      return await api(path, options);
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 401) {
-        await askForKey(auth.key ? "That key is no longer accepted." : "");
-        continue;
-      }
-      throw err;
-    }
-  }
-}
-
-ui.logout.addEventListener("click", async () => {
-  await logout();
-  auth.forget();
-  location.reload();
-});
 
 // --- agents ------------------------------------------------------------------------------
 
@@ -161,69 +92,15 @@ async function loadSessions() {
   renderSessions();
 }
 
-function relativeTime(seconds) {
-  if (!seconds) return "";
-  const ms = seconds > 1e12 ? seconds : seconds * 1000;
-  const diff = (Date.now() - ms) / 1000;
-  if (diff < 60) return "just now";
-  if (diff < 3600) return `${Math.floor(diff / 60)} min ago`;
-  if (diff < 86400) return `${Math.floor(diff / 3600)} h ago`;
-  return new Date(ms).toLocaleDateString();
-}
-
 function renderSessions() {
   ui.sessionsEmpty.hidden = state.sessions.length > 0;
-  ui.sessionList.replaceChildren(
-    ...state.sessions.map((session) => {
-      const item = document.createElement("li");
-      item.className = "session";
-      item.dataset.sessionId = session.session_id;
-      if (session.session_id === state.sessionId) item.setAttribute("aria-current", "true");
-      const open = document.createElement("button");
-      open.type = "button";
-      open.className = "session-open";
-      const title = document.createElement("span");
-      title.className = "session-title";
-      title.textContent = session.title || "Untitled session";
-      const meta = document.createElement("span");
-      meta.className = "session-meta muted";
-      const running = session.status === "running" ? " · running" : "";
-      const turns = Number(session.turns) || 0;
-      meta.textContent = `${session.agent} · ${relativeTime(session.updated_at)} · ${turns} turn${turns === 1 ? "" : "s"} · ${formatCost(session.total_cost_usd)}${running}`;
-      open.append(title, meta);
-      open.addEventListener("click", () => openSession(session.session_id));
-      const remove = document.createElement("button");
-      remove.type = "button";
-      remove.className = "session-delete";
-      remove.textContent = "✕";
-      remove.setAttribute("aria-label", `Delete session ${session.title || session.session_id}`);
-      remove.title = "Delete";
-      remove.addEventListener("click", () => confirmDelete(remove, session));
-      item.append(open, remove);
-      return item;
-    }),
-  );
-  const total = state.sessions.reduce((sum, s) => sum + (Number(s.total_cost_usd) || 0), 0);
-  ui.usageTotal.textContent = state.sessions.length
-    ? `${state.sessions.length} session${state.sessions.length === 1 ? "" : "s"} · ${formatCost(total)} in total`
-    : "";
+  renderSessionList(ui.sessionList, state.sessions, {
+    current: state.sessionId,
+    onOpen: (id) => openSession(id),
+    onDelete: (id) => deleteSession(id),
+  });
+  ui.usageTotal.textContent = sessionsTotal(state.sessions);
   showSessionStats();
-}
-
-/** Two taps to delete: the first arms the button for a few seconds. */
-function confirmDelete(button, session) {
-  if (button.dataset.armed !== "true") {
-    button.dataset.armed = "true";
-    button.textContent = "Delete";
-    button.classList.add("armed");
-    setTimeout(() => {
-      button.dataset.armed = "false";
-      button.textContent = "✕";
-      button.classList.remove("armed");
-    }, 3000);
-    return;
-  }
-  deleteSession(session.session_id);
 }
 
 async function deleteSession(id) {
@@ -510,7 +387,7 @@ ui.prompt.addEventListener("input", autosize);
 ui.stop.addEventListener("click", stop);
 
 document.addEventListener("keydown", (event) => {
-  if (event.key === "Escape" && !ui.keyDialog.open) {
+  if (event.key === "Escape" && !asking()) {
     if (state.run) {
       event.preventDefault();
       stop();
@@ -556,9 +433,7 @@ function toast(message) {
 // --- start -------------------------------------------------------------------------------
 
 async function boot() {
-  ui.logout.hidden = !auth.key;
-  // A remembered key renews the cookie EventSource relies on.
-  if (auth.key) await login(auth.key).catch(() => {});
+  await renewLogin();
   try {
     await loadAgents();
     await loadSessions();
