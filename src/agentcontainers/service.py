@@ -22,6 +22,7 @@ from agentcontainers import policy
 from agentcontainers.agents import Agent, find_agent
 from agentcontainers.errors import (
     AgentContainersError,
+    InvalidRequest,
     ModelAPIError,
     NotFound,
     PayloadTooLarge,
@@ -173,8 +174,7 @@ class AgentService:
         mcp_rules: list[str] = []
         servers: dict[str, Any] = {}
         if mcp_names:
-            wanted = [n for n in mcp_names if policy.mcp_tool_rules(n, request) is not None]
-            servers = await self._mcp_servers(mcp_names, wanted, agent)
+            servers = await self._mcp_servers(mcp_names, agent, request)
             for name in servers:
                 mcp_rules.extend(policy.mcp_tool_rules(name, request) or [])
         record_base = None
@@ -230,15 +230,49 @@ class AgentService:
         return (plugin,)
 
     async def _mcp_servers(
-        self, names: list[str], wanted: list[str], agent: Agent
+        self, names: list[str], agent: Agent, request: AgentRequest
     ) -> dict[str, Any]:
+        """The ``mcpServers`` config for the servers this run may use, through the gateway.
+
+        Unknown names are a 400 even when the request's tool lists would drop the server; the
+        gateway enforces the same tool rules as the CLI (its token is scoped to them).
+        """
+        from agentcontainers.mcp.wiring import McpWiring, known_servers
+
+        known = known_servers(self.settings)
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise InvalidRequest(
+                f"invalid request: unknown MCP server '{unknown[0]}' in MCP_SERVERS "
+                f"(known: {', '.join(sorted(known)) or 'none'})"
+            )
+        wanted = [name for name in names if policy.mcp_tool_rules(name, request) is not None]
+        if not wanted:
+            return {}
+        if self.mcp is None:
+            self.mcp = McpWiring(self.settings)
+            await self.mcp.__aenter__()
+        allow = request.allowed_tools
+        servers: dict[str, Any] = await self.mcp.servers_for(
+            wanted,
+            persona=agent.name,
+            allow=None if allow is None else [t for t in allow if t.startswith("mcp__")],
+            deny=[t for t in request.disallowed_tools or () if t.startswith("mcp__")],
+        )
+        return servers
+
+    async def __aenter__(self) -> AgentService:
+        """Enter in the task that will exit: long-lived ingresses (HTTP) open the MCP wiring
+        here so that its embedded gateway outlives the request that first needs it."""
         if self.mcp is None:
             from agentcontainers.mcp.wiring import McpWiring
 
             self.mcp = McpWiring(self.settings)
             await self.mcp.__aenter__()
-        servers: dict[str, Any] = await self.mcp.servers_for(names, persona=agent.name)
-        return {name: config for name, config in servers.items() if name in wanted}
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     async def aclose(self) -> None:
         """Stop what the service started (the embedded MCP gateway) and close the index."""

@@ -200,3 +200,34 @@ def test_the_assistant_persona_brings_its_skills_and_subagents(run_cli, dev_mode
     assert "weekly-plan" in sent  # the skill is offered to the model
     assert "meal-planner" in sent  # so is the subagent
     assert "You are Clarice" in sent
+
+
+def test_clarice_remembers_a_todo_across_processes(run_cli, clean_environ):
+    create = json.dumps({"title": "buy oat milk", "priority": 2, "created_by": "alex"})
+    saved = run_cli(
+        {"prompt": f"[[tool mcp__assistant__create_todo {create}]]", "agent": "assistant"}
+    )
+    assert saved.status == 200, saved.body
+    assert "tool mcp__assistant__create_todo returned" in saved.body["result"], saved.body["result"]
+    listed = run_cli({"prompt": "[[tool mcp__assistant__list_todos {}]]", "agent": "assistant"})
+    assert listed.status == 200, listed.body
+    assert "buy oat milk" in listed.body["result"]
+    assert (clean_environ / "assistant.db").is_file()
+
+
+def test_mcp_tools_follow_the_request_lists(run_cli):
+    hidden = run_cli({"prompt": "[[echo-tools]]", "agent": "assistant", "allowed_tools": ["Read"]})
+    assert "mcp__assistant" not in hidden.body["result"]
+    one = run_cli(
+        {"prompt": "[[echo-tools]]", "agent": "assistant",
+         "allowed_tools": ["Read", "mcp__assistant__list_todos"]}
+    )  # fmt: skip
+    offered = one.body["result"]
+    assert "mcp__assistant__list_todos" in offered
+    assert "mcp__assistant__create_todo" not in offered
+
+
+def test_unknown_mcp_server_is_400(run_cli):
+    run = run_cli({"prompt": "hi", "env": {"MCP_SERVERS": "nosuch"}})
+    assert run.status == 400
+    assert "nosuch" in run.body["error"]["message"]
