@@ -9,7 +9,10 @@ from typing import Any
 import httpx
 from starlette.types import ASGIApp
 
-TOOLS = [{"name": "Bash", "input_schema": {"type": "object"}}, {"name": "Read"}]
+TOOLS: list[dict[str, Any]] = [
+    {"name": "Bash", "input_schema": {"type": "object"}},
+    {"name": "Read"},
+]
 
 
 async def send(app: ASGIApp, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -84,3 +87,13 @@ def streamed_message(response: httpx.Response) -> dict[str, Any]:
 def text_of(message: dict[str, Any]) -> str:
     """The joined text blocks of a message."""
     return "".join(b["text"] for b in message["content"] if b["type"] == "text")
+
+
+def answer(app: ASGIApp, data: dict[str, Any]) -> dict[str, Any]:
+    """POST /v1/messages and return the message, streamed or not."""
+    response = call(app, "POST", "/v1/messages", json=data)
+    assert response.status_code == 200, response.text
+    if data.get("stream"):
+        assert response.headers["content-type"].startswith("text/event-stream")
+        return streamed_message(response)
+    return response.json()
