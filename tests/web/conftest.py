@@ -135,9 +135,10 @@ def start_serve(serve_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[
 # --- browser -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, launched once for the whole run."""
+    """Debian's Chromium, launched once per test module. Playwright's sync API keeps an event
+    loop of its own; closing it with the module keeps it away from other tests' loops."""
     if not CHROMIUM.exists():
         if os.environ.get("CI") == "true":
             pytest.fail("Chromium is missing: run scripts/system-deps.sh (make system-deps)")
