@@ -200,6 +200,17 @@ def test_model_errors_are_shown_plainly(server: Server, open_browser: Any) -> No
     expect(alert.locator("strong")).to_have_text("The model is overloaded")
     assert reply.locator(".markdown").count() == 0  # the CLI's own error text is not repeated
     screenshot(page, "desktop-error")
+    page.click("#new-chat")
+    reply = chat.ask("[[error 401]]")
+    expect(reply.locator(".alert strong")).to_have_text("Not authorised")
+
+    # A run that hits the persona's turn limit (8) completed: its reply says where it stopped.
+    page.click("#new-chat")
+    reply = chat.ask('[[loop Bash {"command":"echo again"}]]')
+    expect(reply.locator(".notice")).to_have_text(re.compile(r"Stopped at the turn limit"))
+    expect(reply.locator(".alert")).to_have_count(0)
+    expect(reply.locator(".tool")).to_have_count(8)
+
     # The composer is usable again.
     page.click("#new-chat")
     reply = chat.ask("and now?")

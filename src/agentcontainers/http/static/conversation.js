@@ -206,11 +206,16 @@ export class Reply {
   finish(result) {
     this.item.classList.remove("pending");
     for (const card of this.tools.values()) if (card.dataset.state === "running") card.dataset.state = "unknown";
-    if (result.is_error) return this.fail(result);
-    if (!this.parts.querySelector(".markdown") && result.result) this.text(String(result.result));
+    // Stopping at a limit is a completed run (is_error with subtype error_max_*), not a failure.
     const subtype = String(result.subtype || "");
-    if (subtype.startsWith("error_max_turns")) this.notice("Stopped at the turn limit.");
-    else if (subtype.startsWith("error_max_budget")) this.notice("Stopped at the budget limit.");
+    const limit = subtype.startsWith("error_max_turns")
+      ? "turn"
+      : subtype.startsWith("error_max_budget")
+        ? "budget"
+        : "";
+    if (result.is_error && !limit) return this.fail(result);
+    if (!this.parts.querySelector(".markdown") && result.result) this.text(String(result.result));
+    if (limit) this.notice(`Stopped at the ${limit} limit (${plural(Number(result.num_turns) || 0, "turn")}).`);
     else if (subtype.startsWith("error")) this.notice(`Stopped early (${subtype}).`);
     this.stats(result);
   }
