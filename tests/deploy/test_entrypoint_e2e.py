@@ -193,6 +193,66 @@ def test_open_bind_with_the_explicit_opt_out(serve):
     assert "open door" in response.json()["result"]
 
 
+# --- subcommands: the shared MCP gateway (Compose `mcp`, Kubernetes mcp.yaml) ----------------
+
+
+def test_mcp_gateway_service_serves_the_agents_memory_tools(container_env, tmp_path):
+    """`IMAGE mcp-proxy ...` as docker-compose.yml runs it; the one-shot run uses it through
+    AGENTCONTAINERS_MCP_URL, as the `api` and `assistant` services do when told to."""
+    require_module("agentcontainers.cli.mcp_proxy", "`agentcontainers mcp-proxy`")
+    port = free_port()
+    gateway_state = tmp_path / "gateway-state"
+    log = tmp_path / "mcp.log"
+    token = "t-" + uuid.uuid4().hex
+    with log.open("w") as out:
+        gateway = subprocess.Popen(
+            [
+                str(ENTRYPOINT),
+                "mcp-proxy",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--allowed-host",
+                "mcp",
+            ],
+            env={
+                **container_env,
+                "STATE_DIR": str(gateway_state),
+                "AGENTCONTAINERS_MCP_TOKEN": token,
+            },
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "listening on" not in log.read_text():
+            assert gateway.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        call = '[[tool mcp__assistant__create_todo {"title": "buy oat milk"}]]'
+        proc = subprocess.run(
+            [str(ENTRYPOINT), json.dumps({"prompt": call})],
+            capture_output=True,
+            text=True,
+            env={
+                **container_env,
+                "AGENTCONTAINERS_MCP_URL": f"http://127.0.0.1:{port}",
+                "AGENTCONTAINERS_MCP_TOKEN": token,
+            },
+            timeout=RUN_TIMEOUT,
+        )
+        envelope = json.loads(proc.stdout)
+        body = json.loads(envelope["body"])
+        assert envelope["statusCode"] == 200, body
+        assert "buy oat milk" in body["result"]
+        # The todo lives in the gateway's state, not in the agent service's.
+        assert (gateway_state / "assistant.db").is_file()
+    finally:
+        _stop(gateway)
+
+
 # --- LAMBDA=true: the runtime interface client ------------------------------------------------
 
 
