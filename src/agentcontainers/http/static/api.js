@@ -49,10 +49,10 @@ let sessionKey = "";
 /**
  * Call the API. Resolves to the parsed JSON body (or null for 204); rejects with ApiError.
  * @param {string} path
- * @param {{method?: string, body?: any, key?: string, signal?: AbortSignal}} [options]
+ * @param {{method?: string, body?: any, key?: string, headers?: object, signal?: AbortSignal}} [options]
  */
-export async function api(path, { method = "GET", body, key, signal } = {}) {
-  const headers = { Accept: "application/json" };
+export async function api(path, { method = "GET", body, key, headers: extra, signal } = {}) {
+  const headers = { Accept: "application/json", ...extra };
   const bearer = key ?? auth.key;
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";

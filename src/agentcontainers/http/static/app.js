@@ -189,7 +189,9 @@ async function send(prompt) {
   setRunning(true);
   let started;
   try {
-    started = await call(`/v1/agents/${encodeURIComponent(agent)}/runs`, { method: "POST", body });
+    // The key makes a retried POST (after a 401 prompt, say) join the run it already started.
+    const headers = { "Idempotency-Key": randomKey() };
+    started = await call(`/v1/agents/${encodeURIComponent(agent)}/runs`, { method: "POST", body, headers });
   } catch (err) {
     reply.fail(err.body || { error: { message: err.message } }, err.status);
     endRun();
@@ -204,6 +206,12 @@ async function send(prompt) {
   saveRun();
   attach(started.run_id, reply, 0);
   if (state.run.stopping) stop();
+}
+
+/** A random id; crypto.randomUUID() exists only on secure origins (https, localhost). */
+function randomKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** A new chat got its session id: remember it in the URL and the list. */
