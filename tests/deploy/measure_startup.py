@@ -1,6 +1,6 @@
 """Startup and per-request latency of the image's three modes, measured on this machine.
 
-    .venv/bin/python -m tests.deploy.measure_startup [--repeat 5]
+    .venv/bin/python -m tests.deploy.measure_startup [--repeat 5] [--agent NAME --agents-path DIR]
 
 Runs ``docker/entrypoint.sh`` exactly as the tests do (no Docker engine here), against the dev
 model, so the numbers are the service's and the CLI's own time with a model that answers at
@@ -120,6 +120,8 @@ def lambda_mode(env: dict[str, str], repeat: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--agent", help="persona to run (default: the built-in assistant)")
+    parser.add_argument("--agents-path", help="AGENTS_PATH for --agent")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
@@ -135,10 +137,18 @@ def main() -> None:
                 "ANTHROPIC_API_KEY": "dev",
                 "PYTHONUNBUFFERED": "1",
             }
-            print(f"{os.cpu_count()} CPUs; dev model at {model.url}; medians")
-            one_shot(env, args.repeat)
-            serve(env, args.repeat)
-            lambda_mode(env, args.repeat)
+            if args.agent:
+                env["AGENT"] = args.agent
+            if args.agents_path:
+                env["AGENTS_PATH"] = str(Path(args.agents_path).resolve())
+            load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+            print(f"{os.cpu_count()} CPUs, load average {load}; agent {args.agent or 'assistant'}")
+            for mode in (one_shot, serve, lambda_mode):
+                try:
+                    mode(env, args.repeat)
+                except AssertionError as exc:
+                    first_line = str(exc).splitlines()[0] if str(exc) else "assertion failed"
+                    print(f"{mode.__name__:<7}FAILED: {first_line[:200]}", flush=True)
         finally:
             stop_dev_model(model.process)
 
