@@ -61,6 +61,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     LANG=C.UTF-8 \
     STATE_DIR=/mnt/state \
+    AGENTS_PATH=/opt/agentcontainers/personas \
     AGENTCONTAINERS_BIND=0.0.0.0 \
     PORT=8080 \
     DISABLE_AUTOUPDATER=1

@@ -70,6 +70,10 @@ def test_base_image_declares_state_volume_healthcheck_and_entrypoint():
     names = [name for name, _ in steps]
     assert any(name == "VOLUME" and "/mnt/state" in args for name, args in steps)
     assert any(name == "ENV" and "STATE_DIR=/mnt/state" in args for name, args in steps)
+    assert any(
+        name == "ENV" and "AGENTS_PATH=/opt/agentcontainers/personas" in args
+        for name, args in steps
+    )
     assert "HEALTHCHECK" in names and "/healthz" in dict(steps)["HEALTHCHECK"]
     entrypoint = [args for name, args in steps if name == "ENTRYPOINT"][-1]
     assert "agentcontainers-entrypoint" in entrypoint
