@@ -37,6 +37,8 @@ ASSISTANT = "assistant"
 
 DEFAULT_CALL_TIMEOUT = 60.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
+STDIO_CONNECT_TIMEOUT = 30.0
+"""A stdio server is a process to start (``npx`` may even download it) before it can answer."""
 
 _HOST_VARIABLE = re.compile(r"^([A-Z0-9][A-Z0-9_]*?)_HOST$")
 _SERVER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
@@ -226,6 +228,7 @@ def _upstream_from_entry(
             env=_string_map(entry.get("env"), f"{where}.env") or None,
             cwd=entry.get("cwd"),
             timeout=float(timeout),
+            connect_timeout=STDIO_CONNECT_TIMEOUT,
         )
     url = entry.get("url")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
