@@ -43,6 +43,7 @@ class LambdaHandler:
         self._settings = settings
         self._service: AgentService | None = None
         self._runner: asyncio.Runner | None = None
+        self._host: _ServiceHost | None = None
         self._keys: Any = None
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
@@ -99,23 +100,53 @@ class LambdaHandler:
 
         from agentcontainers.service import AgentService
 
-        if self._service is None:
-            self._service = AgentService(self.settings)
         if self._runner is None:
-            # One loop for the life of the execution environment: what the service opens
-            # (the MCP gateway's connections) stays usable across warm invocations.
+            # One loop for the life of the execution environment, and one task holding the
+            # service open in it: what the service starts (the embedded MCP gateway) outlives
+            # the invocation that first needs it, and warm invocations reuse it.
             self._runner = asyncio.Runner()
-        service = self._service
-        return self._runner.run(service.invoke(request, caller=caller, timeout_s=timeout_s))
+            self._service = AgentService(self.settings)
+            self._host = self._runner.run(_open(self._service))
+        assert self._service is not None
+        invocation = self._service.invoke(request, caller=caller, timeout_s=timeout_s)
+        return self._runner.run(invocation)
 
     def close(self) -> None:
         """Release the service and the loop (tests; Lambda just freezes the process)."""
         if self._runner is not None:
-            if self._service is not None:
-                self._runner.run(self._service.aclose())
+            if self._host is not None:
+                self._runner.run(self._host.close())
             self._runner.close()
         self._runner = None
         self._service = None
+        self._host = None
+
+
+class _ServiceHost:
+    """A task that holds an :class:`AgentService` entered until :meth:`close`."""
+
+    def __init__(self, task: asyncio.Task[None], stop: asyncio.Event) -> None:
+        self.task = task
+        self.stop = stop
+
+    async def close(self) -> None:
+        self.stop.set()
+        await self.task
+
+
+async def _open(service: AgentService) -> _ServiceHost:
+    import asyncio
+
+    entered, stop = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        async with service:
+            entered.set()
+            await stop.wait()
+
+    task = asyncio.get_running_loop().create_task(hold())
+    await entered.wait()
+    return _ServiceHost(task, stop)
 
 
 def is_http_event(event: Any) -> bool:

@@ -272,3 +272,14 @@ def test_lambda_command_needs_the_runtime_api(monkeypatch):
     from agentcontainers.cli import main
 
     assert main(["lambda"]) == 2
+
+
+def test_warm_invocations_reuse_the_assistants_mcp_gateway(agent_env):
+    handler = LambdaHandler(Settings.from_env({**agent_env, "AGENT": "assistant"}))
+    try:
+        for _ in range(2):
+            envelope = handler({"prompt": "[[say warm]]"}, Context(60_000))
+            assert envelope["statusCode"] == 200, envelope
+            assert body_of(envelope)["result"] == "warm"
+    finally:
+        handler.close()

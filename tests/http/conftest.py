@@ -8,6 +8,7 @@ import os
 import selectors
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -98,7 +99,17 @@ def start_server(env: dict[str, str], log: Path, *args: str) -> Server:
     if not line.startswith(LISTENING):
         stop_server(process)
         raise RuntimeError(f"serve did not start: {line!r}\n{log.read_text()}")
+    # uvicorn's access log goes to stdout: keep reading it, or a full pipe stalls the server.
+    drain = threading.Thread(target=_drain, args=(process.stdout, log), daemon=True)
+    drain.start()
+    process.drain = drain  # type: ignore[attr-defined]
     return Server(line[len(LISTENING) :].strip(), process, Path(env["STATE_DIR"]), log)
+
+
+def _drain(stream: Any, log: Path) -> None:
+    with stream, log.with_suffix(".access.log").open("a") as out:
+        for line in stream:
+            out.write(line)
 
 
 def stop_server(process: subprocess.Popen[str]) -> None:
@@ -110,7 +121,10 @@ def stop_server(process: subprocess.Popen[str]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    if process.stdout is not None:
+    drain = getattr(process, "drain", None)
+    if drain is not None:
+        drain.join(timeout=10)
+    elif process.stdout is not None:
         process.stdout.close()
 
 

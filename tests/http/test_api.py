@@ -342,3 +342,21 @@ async def test_openapi_and_docs_are_served(make_client):
     assert body == {"$ref": "#/components/schemas/AgentRequest"}
     assert "webhook_url" in spec["components"]["schemas"]["RunRequest"]["properties"]
     assert not any("422" in op["responses"] for p in paths.values() for op in p.values())
+
+
+async def test_the_assistant_and_its_mcp_gateway_survive_runs_and_cancels(make_client):
+    # The gateway starts with the first run that needs it (in the app's lifespan task, so it
+    # outlives that run) and serves every later one.
+    async with make_client(AGENT="assistant") as client:
+        for _ in range(2):
+            ran = await client.post("/v1/agents/assistant/invoke", json={"prompt": "[[say hi]]"})
+            assert ran.status_code == 200, ran.text
+            assert ran.json()["result"] == "hi"
+        for _ in range(2):
+            started = await client.post("/v1/agents/assistant/runs", json={"prompt": "[[stall 5]]"})
+            run_id = started.json()["run_id"]
+            cancelled = await client.post(f"/v1/runs/{run_id}/cancel")
+            assert cancelled.json()["status"] == "cancelled"
+            assert cancelled.json()["result"]["subtype"] == "error_cancelled"
+        again = await client.post("/v1/agents/assistant/invoke", json={"prompt": "[[say again]]"})
+        assert again.status_code == 200 and again.json()["result"] == "again"

@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
+from starlette.routing import Match
 
 from agentcontainers.errors import AgentContainersError, InvalidRequest
 from agentcontainers.http import schemas
@@ -51,12 +52,11 @@ def create_app(settings: Settings | None = None, *, service: AgentService | None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        try:
-            async with RunRegistry(service, settings) as registry:
-                app.state.context = HttpContext(settings, service, registry, keys)
-                yield
-        finally:
-            await service.aclose()
+        # The service is entered here, in the lifespan's task, so that what it starts (the
+        # embedded MCP gateway) outlives the run that first needs it.
+        async with service, RunRegistry(service, settings) as registry:
+            app.state.context = HttpContext(settings, service, registry, keys)
+            yield
 
     app = FastAPI(
         title="AgentContainers",
@@ -89,7 +89,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404:
             return http_error(404, "not_found", f"no route {request.url.path}")
         if exc.status_code == 405:
-            allow = (exc.headers or {}).get("Allow", "")
+            allow = ", ".join(_allowed_methods(request))
             return http_error(
                 405, "method_not_allowed", f"method {request.method} is not allowed here",
                 Allow=allow,
@@ -109,6 +109,16 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, http_exception)
     app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_exception_handler(Exception, unexpected)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "_"})
+        if match is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def _agent_of(request: Request) -> str | None:

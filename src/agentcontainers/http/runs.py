@@ -354,9 +354,9 @@ def _cancelled(run: Run) -> AgentResult:
         "shutdown": "the run was cancelled: the service is shutting down",
     }
     message = reasons.get(run.cancel_reason or "", "the run was cancelled")
-    return AgentResult.from_error(
-        RunCancelled(message), agent=run.agent, base={"session_id": run.session_id}
-    )
+    result = AgentResult.from_error(RunCancelled(message), agent=run.agent)
+    result.body["session_id"] = run.session_id
+    return result
 
 
 def _webhook_payload(run: Run) -> dict[str, Any]:

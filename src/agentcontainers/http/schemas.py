@@ -194,7 +194,14 @@ class Usage(BaseModel):
 def request_schemas() -> dict[str, dict[str, Any]]:
     """Component schemas of the request bodies: ``AgentRequest`` and ``RunRequest``."""
     agent_request = AgentRequest.model_json_schema(ref_template="#/components/schemas/{model}")
-    agent_request["properties"]["prompt"]["minLength"] = 1
+    properties = agent_request["properties"]
+    # What the validators check beyond the types (policy rules, like the env denylist, are the
+    # operator's and answer 400 with the key named).
+    properties["prompt"].update(minLength=1, pattern=r"[^\s\x1c-\x1f\x85]")
+    properties["resume_session_id"]["anyOf"][0].update(format="uuid", pattern=UUID_PATTERN)
+    properties["env"]["anyOf"][0]["additionalProperties"] = False
+    for value in properties["env"]["anyOf"][0]["patternProperties"].values():
+        value["pattern"] = "^[^\\x00]*$"
     run_request = {
         **agent_request,
         "title": "RunRequest",
@@ -211,6 +218,30 @@ def request_schemas() -> dict[str, dict[str, Any]]:
         },
     }
     return {"AgentRequest": agent_request, "RunRequest": run_request}
+
+
+UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+IDEMPOTENCY_KEY_PATTERN = "^[!-~]{1,255}$"
+
+#: One Server-Sent Event as OpenAPI 3.2 describes a ``text/event-stream`` item.
+SSE_EVENT = {
+    "type": "object",
+    "required": ["data", "event", "id"],
+    "properties": {
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "event": {
+            "type": "string",
+            "enum": ["run", "init", "text", "tool_use", "tool_result", "result", "error"],
+        },
+        "id": {"type": "string", "pattern": "^[0-9]+$"},
+        "retry": {"type": "integer", "minimum": 0},
+    },
+}
+
+
+def event_stream(description: str) -> dict[str, Any]:
+    """A ``responses`` entry for a ``text/event-stream`` of run events."""
+    return {"description": description, "content": {"text/event-stream": {"schema": SSE_EVENT}}}
 
 
 def json_body(schema: str) -> dict[str, Any]:

@@ -12,13 +12,14 @@ from agentcontainers.agents import discover
 from agentcontainers.http import schemas
 from agentcontainers.http.context import Caller, Context
 from agentcontainers.http.dispatch import answer_background, answer_stream, answer_sync, start_run
-from agentcontainers.http.sse import MEDIA_TYPE, EventStream
+from agentcontainers.http.sse import EventStream
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"])
 
 _RUN_ERRORS = schemas.errors(400, 401, 404, 409, 413, 429, 500, 502, 503, 504)
 _IDEMPOTENCY = Header(
     alias="Idempotency-Key",
+    pattern=schemas.IDEMPOTENCY_KEY_PATTERN,
     description="A retry with the same key (and body) joins the first attempt's run.",
 )
 _STREAM_DOC = (
@@ -66,7 +67,7 @@ async def invoke_agent(
     response_class=Response,
     response_model=None,
     responses={
-        200: {"description": _STREAM_DOC, "content": {MEDIA_TYPE: {"schema": {"type": "string"}}}},
+        200: schemas.event_stream(_STREAM_DOC),
         **schemas.errors(400, 401, 404, 413, 429),
     },
     openapi_extra=schemas.json_body("AgentRequest"),

@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse
 
 from agentcontainers.http import schemas
 from agentcontainers.http.context import Caller, Context
-from agentcontainers.http.sse import MEDIA_TYPE, EventStream, last_event_id
+from agentcontainers.http.sse import EventStream, last_event_id
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
 
@@ -39,11 +39,10 @@ async def cancel_run(run_id: str, context: Context, caller: Caller) -> JSONRespo
     response_class=Response,
     response_model=None,
     responses={
-        200: {
-            "description": "The run's events after the last one seen, then live until the "
-            "`result` or `error` event.",
-            "content": {MEDIA_TYPE: {"schema": {"type": "string"}}},
-        },
+        200: schemas.event_stream(
+            "The run's events after the last one seen, then live until the `result` or "
+            "`error` event."
+        ),
         204: {"description": "The run is over and there is nothing after Last-Event-ID."},
         **schemas.errors(400, 401, 404),
     },
