@@ -21,7 +21,6 @@ from typing import Any, Self
 
 import anyio
 import anyio.abc
-import httpx
 
 from agentcontainers.mcp.base import (
     CHANGED_NOTIFICATIONS,
@@ -48,20 +47,13 @@ _BACKOFF_MAX = 5.0
 ConnectionFactory = Callable[[anyio.abc.TaskGroup, Notify, Lost], Connection]
 
 
-def connection_factory(
-    config: UpstreamConfig,
-    *,
-    memory_server: Any = None,
-    http_client: httpx.AsyncClient | None = None,
-) -> ConnectionFactory:
+def connection_factory(config: UpstreamConfig, *, memory_server: Any = None) -> ConnectionFactory:
     """How to open a session with ``config``'s upstream (by its transport)."""
     if config.transport == "http":
         from agentcontainers.mcp.streamable_http import HttpConnection
 
         def http(task_group: anyio.abc.TaskGroup, notify: Notify, lost: Lost) -> Connection:
-            return HttpConnection(
-                config, task_group, on_notification=notify, on_lost=lost, http_client=http_client
-            )
+            return HttpConnection(config, task_group, on_notification=notify, on_lost=lost)
 
         return http
 

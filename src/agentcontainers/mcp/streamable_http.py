@@ -2,18 +2,17 @@
 
 Why not the SDK's client: it validates every result into models (the gateway only relays
 them) and closes each POST's SSE response as soon as the answer arrives, which drops the TCP
-connection; a call then costs a new connection. This client reads each response to its end so
-one keep-alive connection serves call after call, and hands the raw JSON back.
+connection, so every call pays for a new one. This client reads each response to its end over
+keep-alive connections (:mod:`.http1`) and hands the raw JSON back.
 
-It speaks the initialize-handshake era (``2025-11-25``), which every current server accepts,
-listens on the session's GET stream for list-changed notifications, and reports a session the
-server no longer knows (404, or 400 naming the session: the server restarted) as
-:class:`~.connection.SessionExpired` so the pool re-initialises.
+It speaks the initialize-handshake era (``2025-11-25``), which current servers accept, listens
+on the session's GET stream for list-changed notifications, and reports a session the server no
+longer knows (404, or 400 naming the session: the server restarted) as
+:class:`~.connection.SessionExpired`, so the pool re-initialises.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 from collections.abc import AsyncIterator
@@ -21,7 +20,6 @@ from typing import Any
 
 import anyio
 import anyio.abc
-import httpx
 from pydantic_core import from_json, to_json
 
 from agentcontainers.mcp.base import UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
@@ -35,46 +33,51 @@ from agentcontainers.mcp.connection import (
     NotSent,
     SessionExpired,
 )
+from agentcontainers.mcp.http1 import ConnectFailed, Http1Pool, Response
 
 logger = logging.getLogger(__name__)
 
 _DRAIN_SECONDS = 1.0
 _LISTEN_RETRY_SECONDS = 1.0
+_REQUEST_SCOPED = ("notifications/progress", "notifications/message")
 
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, httpx.ConnectError):
-        return "connection refused"
-    if isinstance(exc, httpx.TimeoutException):
-        return "timed out"
-    return str(exc) or type(exc).__name__
+async def _lines(response: Response) -> AsyncIterator[bytes]:
+    pending = b""
+    async for chunk in response.chunks():
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            yield line.removesuffix(b"\r")
+    if pending:
+        yield pending.removesuffix(b"\r")
 
 
-async def _sse_messages(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+async def sse_messages(response: Response) -> AsyncIterator[dict[str, Any]]:
     """The JSON-RPC messages in an SSE body (events of type ``message``)."""
-    data: list[str] = []
-    event = "message"
-    async for line in response.aiter_lines():
+    data: list[bytes] = []
+    event = b"message"
+    async for line in _lines(response):
         if not line:
-            if data and event == "message":
-                text = "\n".join(data)
+            if data and event == b"message":
+                text = b"\n".join(data)
                 if text.strip():
                     message = from_json(text)
                     if isinstance(message, dict):
                         yield message
-            data, event = [], "message"
-        elif line.startswith("data:"):
-            data.append(line[5:].removeprefix(" "))
-        elif line.startswith("event:"):
+            data, event = [], b"message"
+        elif line.startswith(b"data:"):
+            data.append(line[5:].removeprefix(b" "))
+        elif line.startswith(b"event:"):
             event = line[6:].strip()
-    if data and event == "message" and "\n".join(data).strip():
-        message = from_json("\n".join(data))
+    if data and event == b"message" and b"\n".join(data).strip():
+        message = from_json(b"\n".join(data))
         if isinstance(message, dict):
             yield message
 
 
 class HttpConnection(Connection):
-    """One MCP session with a streamable-HTTP upstream over a keep-alive HTTP client."""
+    """One MCP session with a streamable-HTTP upstream over keep-alive connections."""
 
     def __init__(
         self,
@@ -83,18 +86,12 @@ class HttpConnection(Connection):
         *,
         on_notification: Notify,
         on_lost: Lost,
-        http_client: httpx.AsyncClient | None = None,
     ) -> None:
         super().__init__(on_notification=on_notification, on_lost=on_lost)
         assert config.url is not None
-        self.url = config.url
         self.name = config.name
         self._task_group = task_group
-        self._owns_client = http_client is None
-        self._client = http_client or httpx.AsyncClient(
-            timeout=httpx.Timeout(config.connect_timeout, read=None),
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
-        )
+        self._http = Http1Pool(config.url, connect_timeout=config.connect_timeout)
         self._headers = {
             **config.headers,
             "Accept": "application/json, text/event-stream",
@@ -108,11 +105,7 @@ class HttpConnection(Connection):
     async def open(self) -> None:
         result = await self._exchange(
             "initialize",
-            {
-                "protocolVersion": HANDSHAKE_VERSION,
-                "capabilities": {},
-                "clientInfo": CLIENT_INFO,
-            },
+            {"protocolVersion": HANDSHAKE_VERSION, "capabilities": {}, "clientInfo": CLIENT_INFO},
             timeout=None,
         )
         version = result.get("protocolVersion")
@@ -132,9 +125,7 @@ class HttpConnection(Connection):
         timeout: float,
         on_notification: Notify | None = None,
     ) -> dict[str, Any]:
-        return await self._exchange(
-            method, params, timeout=timeout, on_notification=on_notification
-        )
+        return await self._exchange(method, params, timeout=timeout, notify=on_notification)
 
     async def aclose(self) -> None:
         if self._closed:
@@ -143,10 +134,12 @@ class HttpConnection(Connection):
         self._listener.cancel()
         with anyio.move_on_after(2, shield=True):
             if self.session_id is not None:
-                with contextlib.suppress(httpx.HTTPError):
-                    await self._client.delete(self.url, headers=self._session_headers())
-            if self._owns_client:
-                await self._client.aclose()
+                try:
+                    async with self._http.request("DELETE", self._session_headers()) as response:
+                        await response.read()
+                except OSError:
+                    pass
+            await self._http.aclose()
 
     # ------------------------------------------------------------------ internals
 
@@ -161,53 +154,49 @@ class HttpConnection(Connection):
         params: dict[str, Any],
         *,
         timeout: float | None,
-        on_notification: Notify | None = None,
+        notify: Notify | None = None,
     ) -> dict[str, Any]:
         request_id = next(self._ids)
         body = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
         try:
             with anyio.fail_after(timeout):
-                return await self._send_request(body, on_notification)
+                return await self._send_request(body, notify)
         except TimeoutError:
             self._task_group.start_soon(self._cancel, request_id)
             raise UpstreamTimeout(
                 f"MCP server '{self.name}' did not answer {method} within {timeout:g} s"
             ) from None
 
-    async def _send_request(
-        self, body: dict[str, Any], on_notification: Notify | None
-    ) -> dict[str, Any]:
+    async def _send_request(self, body: dict[str, Any], notify: Notify | None) -> dict[str, Any]:
         method = body["method"]
         try:
-            async with self._client.stream(
-                "POST", self.url, content=to_json(body), headers=self._session_headers()
+            async with self._http.request(
+                "POST", self._session_headers(), to_json(body)
             ) as response:
-                self._check_status(response, await self._error_body(response))
+                if response.status >= 400:
+                    self._raise_for_status(response.status, await response.read())
                 if method == "initialize":
                     self.session_id = response.headers.get("mcp-session-id")
                 content_type = response.headers.get("content-type", "")
                 if content_type.startswith("application/json"):
-                    message = from_json(await response.aread())
-                    return self._result(message, method)
+                    return self._result(from_json(await response.read()), method)
                 if content_type.startswith("text/event-stream"):
-                    return await self._read_stream(response, body["id"], method, on_notification)
+                    return await self._read_stream(response, body["id"], method, notify)
                 raise UpstreamUnavailable(
                     f"MCP server '{self.name}' answered {method} with {content_type or 'no body'}"
                 )
-        except httpx.ConnectError as exc:
-            raise NotSent(f"MCP server '{self.name}' is unreachable: {_describe(exc)}") from exc
-        except httpx.HTTPError as exc:
+        except ConnectFailed as exc:
+            raise NotSent(f"MCP server '{self.name}' is unreachable: {exc}") from exc
+        except OSError as exc:
             raise UpstreamUnavailable(
-                f"MCP server '{self.name}' failed during {method}: {_describe(exc)}"
+                f"MCP server '{self.name}' failed during {method}: {exc}"
+            ) from exc
+        except ValueError as exc:  # not JSON
+            raise UpstreamUnavailable(
+                f"MCP server '{self.name}' sent a malformed {method} answer"
             ) from exc
 
-    async def _error_body(self, response: httpx.Response) -> bytes:
-        return await response.aread() if response.status_code >= 400 else b""
-
-    def _check_status(self, response: httpx.Response, body: bytes) -> None:
-        status = response.status_code
-        if status < 400:
-            return
+    def _raise_for_status(self, status: int, body: bytes) -> None:
         message = ""
         error: dict[str, Any] | None = None
         try:
@@ -226,32 +215,26 @@ class HttpConnection(Connection):
         raise UpstreamUnavailable(f"MCP server '{self.name}' answered HTTP {status}")
 
     def _result(self, message: Any, method: str) -> dict[str, Any]:
-        if not isinstance(message, dict):
-            raise UpstreamUnavailable(f"MCP server '{self.name}' sent a malformed {method} answer")
-        error = message.get("error")
+        error = message.get("error") if isinstance(message, dict) else None
         if isinstance(error, dict):
             raise UpstreamRejected(
                 int(error.get("code", -32603)), str(error.get("message", "")), error.get("data")
             )
-        result = message.get("result")
+        result = message.get("result") if isinstance(message, dict) else None
         if not isinstance(result, dict):
             raise UpstreamUnavailable(f"MCP server '{self.name}' sent a malformed {method} answer")
         return result
 
     async def _read_stream(
-        self,
-        response: httpx.Response,
-        request_id: int,
-        method: str,
-        on_notification: Notify | None,
+        self, response: Response, request_id: int, method: str, notify: Notify | None
     ) -> dict[str, Any]:
         answer: dict[str, Any] | None = None
-        messages = _sse_messages(response)
+        messages = sse_messages(response)
         async for message in messages:
             if message.get("id") == request_id and "method" not in message:
                 answer = message
                 break
-            await self._incoming(message, on_notification)
+            await self._incoming(message, notify)
         if answer is None:
             raise UpstreamUnavailable(
                 f"MCP server '{self.name}' closed the {method} stream without an answer"
@@ -259,10 +242,10 @@ class HttpConnection(Connection):
         # Read to the end so the keep-alive connection can serve the next call.
         with anyio.move_on_after(_DRAIN_SECONDS):
             async for message in messages:
-                await self._incoming(message, on_notification)
+                await self._incoming(message, notify)
         return self._result(answer, method)
 
-    async def _incoming(self, message: dict[str, Any], on_notification: Notify | None) -> None:
+    async def _incoming(self, message: dict[str, Any], notify: Notify | None) -> None:
         method = message.get("method")
         if not isinstance(method, str):
             return
@@ -274,23 +257,21 @@ class HttpConnection(Connection):
             else:
                 reply["error"] = {"code": -32601, "message": f"{method} is not supported"}
             self._task_group.start_soon(self._post, reply)
-            return
-        if on_notification is not None and method in (
-            "notifications/progress",
-            "notifications/message",
-        ):
-            await on_notification(method, params)
+        elif notify is not None and method in _REQUEST_SCOPED:
+            await notify(method, params)
         else:
             await self.on_notification(method, params)
 
     async def _post(self, message: dict[str, Any]) -> None:
         try:
-            response = await self._client.post(
-                self.url, content=to_json(message), headers=self._session_headers()
+            async with self._http.request(
+                "POST", self._session_headers(), to_json(message)
+            ) as response:
+                await response.read()
+        except OSError as exc:
+            logger.debug(
+                "MCP server %r: could not post %s: %s", self.name, message.get("method"), exc
             )
-            await response.aclose()
-        except httpx.HTTPError as exc:
-            logger.debug("MCP server %r: could not post %s: %s", self.name, message, exc)
 
     async def _cancel(self, request_id: int) -> None:
         with anyio.move_on_after(2):
@@ -306,20 +287,19 @@ class HttpConnection(Connection):
         """Follow the session's GET stream for notifications; report the session lost."""
         with self._listener:
             headers = {**self._session_headers(), "Accept": "text/event-stream"}
+            headers.pop("Content-Type", None)
             while not self._closed:
                 try:
-                    async with self._client.stream("GET", self.url, headers=headers) as response:
-                        if response.status_code == 405:
-                            return  # the server offers no stream; lists refresh by TTL
-                        if response.status_code in (400, 404):
+                    async with self._http.request("GET", headers) as response:
+                        if response.status in (400, 404):
                             break
-                        if response.status_code >= 400:
-                            return
-                        async for message in _sse_messages(response):
+                        if response.status >= 400:
+                            return  # no stream offered (405): lists refresh by their TTL
+                        async for message in sse_messages(response):
                             await self._incoming(message, None)
-                except httpx.ConnectError:
+                except ConnectFailed:
                     break
-                except (httpx.HTTPError, ValueError) as exc:
+                except (OSError, ValueError) as exc:
                     logger.debug("MCP server %r: GET stream ended: %s", self.name, exc)
                 await anyio.sleep(_LISTEN_RETRY_SECONDS)
             if not self._closed:
