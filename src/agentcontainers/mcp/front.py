@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import mcp_types as types
 from mcp.server.caching import CacheHint
@@ -21,7 +21,7 @@ from mcp.server.lowlevel.server import NotificationOptions, Server
 from mcp.server.models import InitializationOptions
 from mcp.server.session import ServerSession
 from mcp.shared.exceptions import MCPError
-from mcp_types.methods import CACHEABLE_METHODS
+from mcp_types.methods import CACHEABLE_METHODS, CacheableMethod
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from agentcontainers.mcp.base import (
@@ -62,7 +62,8 @@ class FrontServer(Server[Any]):
             name,
             version="1",
             cache_hints={
-                method: CacheHint(ttl_ms=0, scope="private") for method in CACHEABLE_METHODS
+                cast("CacheableMethod", method): CacheHint(ttl_ms=0, scope="private")
+                for method in CACHEABLE_METHODS
             },
             # Params are relayed raw, so the 2026-07-28 ``Mcp-Param`` header check (which would
             # list the tools on every call) has nothing to validate against.
@@ -76,7 +77,7 @@ class FrontServer(Server[Any]):
         for method in _REQUESTS:
             self.add_request_handler(method, types.RequestParams, self._relay(method))
 
-    @property  # type: ignore[override]
+    @property
     def instructions(self) -> str | None:
         """The upstream's instructions, as last seen (read at each handshake)."""
         return self._instructions()

@@ -139,10 +139,13 @@ class Http1Pool:
     async def _open(self) -> _Connection:
         try:
             with anyio.fail_after(self.connect_timeout):
-                stream: anyio.abc.ByteStream = await anyio.connect_tcp(
-                    self.host, self.port, ssl_context=self._ssl, tls=self.tls,
-                    tls_standard_compatible=False,
-                )  # fmt: skip
+                stream: anyio.abc.ByteStream
+                if self._ssl is not None:
+                    stream = await anyio.connect_tcp(
+                        self.host, self.port, ssl_context=self._ssl, tls_standard_compatible=False
+                    )
+                else:
+                    stream = await anyio.connect_tcp(self.host, self.port)
         except (OSError, TimeoutError) as exc:
             reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
             raise ConnectFailed(f"cannot connect to {self.authority}: {reason}") from exc

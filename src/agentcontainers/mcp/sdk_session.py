@@ -17,19 +17,24 @@ import anyio
 import anyio.abc
 import mcp_types as types
 from mcp import ClientSession
+from mcp.client.session import MessageHandlerFnT
 from mcp.shared.exceptions import MCPError
-from pydantic import TypeAdapter
+from pydantic import RootModel
 
-from agentcontainers.mcp.base import UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
+from agentcontainers.mcp.base import Notify, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
 from agentcontainers.mcp.config import UpstreamConfig
-from agentcontainers.mcp.connection import CLIENT_INFO, Connection, Lost, Notify, NotSent
+from agentcontainers.mcp.connection import CLIENT_INFO, Connection, Lost, NotSent
 
 logger = logging.getLogger(__name__)
 
-_RAW_RESULT = TypeAdapter(dict[str, Any])
+
+class _RawResult(RootModel[dict[str, Any]]):
+    """Any result, kept as the dict it came in."""
+
+
 _CLOSED_CODES = {types.CONNECTION_CLOSED}
 
-SessionFactory = Callable[[Callable[[Any], Any]], AbstractAsyncContextManager[ClientSession]]
+SessionFactory = Callable[[MessageHandlerFnT], AbstractAsyncContextManager[ClientSession]]
 """Opens a ``ClientSession`` (not yet initialised) given its message handler."""
 
 
@@ -57,7 +62,7 @@ def stdio_sessions(config: UpstreamConfig) -> SessionFactory:
     )
 
     @asynccontextmanager
-    async def open_session(handler: Callable[[Any], Any]) -> AsyncIterator[ClientSession]:
+    async def open_session(handler: MessageHandlerFnT) -> AsyncIterator[ClientSession]:
         async with (
             stdio_client(parameters) as (read, write),
             _RelaySession(read, write, message_handler=handler, client_info=_client_info()) as s,
@@ -75,7 +80,7 @@ def sse_sessions(config: UpstreamConfig) -> SessionFactory:
     url, headers = config.url, dict(config.headers)
 
     @asynccontextmanager
-    async def open_session(handler: Callable[[Any], Any]) -> AsyncIterator[ClientSession]:
+    async def open_session(handler: MessageHandlerFnT) -> AsyncIterator[ClientSession]:
         async with (
             sse_client(url, headers=headers, timeout=config.connect_timeout) as (read, write),
             _RelaySession(read, write, message_handler=handler, client_info=_client_info()) as s,
@@ -93,7 +98,7 @@ def memory_sessions(server: Any) -> SessionFactory:
     transport = FastMCPTransport(server)
 
     @asynccontextmanager
-    async def open_session(handler: Callable[[Any], Any]) -> AsyncIterator[ClientSession]:
+    async def open_session(handler: MessageHandlerFnT) -> AsyncIterator[ClientSession]:
         async with transport.connect_session(
             transport_options=TransportOptions(session_class=_RelaySession),
             message_handler=handler,
@@ -105,7 +110,7 @@ def memory_sessions(server: Any) -> SessionFactory:
 
 
 def _client_info() -> types.Implementation:
-    return types.Implementation(**CLIENT_INFO)
+    return types.Implementation(name=CLIENT_INFO["name"], version=CLIENT_INFO["version"])
 
 
 class SdkConnection(Connection):
@@ -185,7 +190,7 @@ class SdkConnection(Connection):
         raw_request = types.Request[dict[str, Any], str](method=method, params=params)
         try:
             with anyio.fail_after(timeout):
-                return await session.send_request(raw_request, _RAW_RESULT)
+                return (await session.send_request(raw_request, _RawResult)).root
         except TimeoutError:
             raise UpstreamTimeout(
                 f"MCP server '{self.name}' did not answer {method} within {timeout:g} s"

@@ -22,14 +22,13 @@ import anyio
 import anyio.abc
 from pydantic_core import from_json, to_json
 
-from agentcontainers.mcp.base import UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
+from agentcontainers.mcp.base import Notify, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
 from agentcontainers.mcp.config import UpstreamConfig
 from agentcontainers.mcp.connection import (
     CLIENT_INFO,
     HANDSHAKE_VERSION,
     Connection,
     Lost,
-    Notify,
     NotSent,
     SessionExpired,
 )
