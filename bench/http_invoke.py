@@ -2,7 +2,8 @@
 
 1. ``POST /invoke`` of a new session on a running ``agentcontainers serve`` vs ``claude -p``
    on the same prompt, alternating, one run; prints the ratio of medians. Target (issue 3):
-   <= 1.10x.
+   <= 1.10x, for a plain persona (no MCP servers); the built-in assistant is shown too (its
+   memory tools add an MCP server to every run).
 2. 20 concurrent ``POST /invoke`` whose dev-model answer stalls 1 s each: wall time vs the
    ideal (1 s stall + one run), and vs 20 concurrent bare CLIs with the same stall (what the
    machine's cores allow).
@@ -24,9 +25,9 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import alternate, dev_model, report  # noqa: E402
+from _common import alternate, dev_model, report
 
-from agentcontainers.runtime.claude_code import bundled_cli_path  # noqa: E402
+from agentcontainers.runtime.claude_code import bundled_cli_path
 
 PROMPT = "who are you"
 CONCURRENT = 20
@@ -77,7 +78,14 @@ def main() -> None:
             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
             "DISABLE_AUTOUPDATER": "1",
         }
-        server, server_url = start_server({**base, "STATE_DIR": f"{tmp}/state"})
+        # "plain": a persona with no MCP servers and no instructions, so the comparison with
+        # the bare CLI measures the service; the assistant adds its memory tools (MCP).
+        plain = Path(tmp, "personas", "plain")
+        plain.mkdir(parents=True)
+        (plain / "agent.toml").write_text('name = "plain"\ndescription = "Benchmark persona."\n')
+        server, server_url = start_server(
+            {**base, "STATE_DIR": f"{tmp}/state", "AGENTS_PATH": str(plain.parent)}
+        )
         cli = str(bundled_cli_path())
         client = httpx.Client(base_url=server_url, timeout=300)
         try:
@@ -86,15 +94,22 @@ def main() -> None:
                 subprocess.run([cli, "-p", prompt, "--output-format", "json"], env=bare_env,
                                cwd=tmp, check=True, capture_output=True)  # fmt: skip
 
-            def over_http(prompt: str = PROMPT) -> None:
-                response = client.post("/invoke", json={"prompt": prompt})
+            def over_http(prompt: str = PROMPT, agent: str = "plain") -> None:
+                response = client.post("/invoke", json={"prompt": prompt, "agent": agent})
                 assert response.status_code == 200, response.text
 
             print(f"HTTP invoke (new session) vs bare Claude Code CLI, dev model, {rounds} rounds")
-            times = alternate(rounds, **{"bare claude -p": bare, "POST /invoke": over_http})
+            times = alternate(
+                rounds,
+                **{
+                    "bare claude -p": bare,
+                    "POST /invoke (plain)": over_http,
+                    "POST /invoke (assistant)": lambda: over_http(agent="assistant"),
+                },
+            )
             report(times, "bare claude -p")
 
-            one_run = statistics.median(times["POST /invoke"])
+            one_run = statistics.median(times["POST /invoke (plain)"])
             ideal = 1.0 + one_run
             stalled = "[[stall 1]] request {}"
             http_wall = concurrently(CONCURRENT, lambda n: over_http(stalled.format(n)))

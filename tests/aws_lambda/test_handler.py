@@ -130,7 +130,7 @@ def malformed_events() -> list[tuple[str, object]]:
             (
                 "base64 of junk",
                 {"body": base64.b64encode(b"\xff\xfe junk").decode(), "isBase64Encoded": True},
-            ),  # fmt: skip
+            ),
             ("body not json", {"body": "prompt=hello", "isBase64Encoded": False}),
             ("body a list", {"body": "[]", "isBase64Encoded": False}),
             ("body missing the prompt", {"body": '{"agent": "tester"}', "isBase64Encoded": False}),
@@ -163,8 +163,9 @@ json_values = st.recursive(
 @given(event=json_values, base64_flag=st.booleans(), body=st.text() | st.binary())
 def test_no_event_or_body_raises(offline_handler, event, base64_flag, body):
     assume(not (isinstance(event, dict) and "prompt" in event))
-    for candidate in (event, {**load("apigw-http-v2.json"), "isBase64Encoded": base64_flag,
-                              "body": body if isinstance(body, str) else base64.b64encode(body).decode()}):  # fmt: skip
+    text_body = body if isinstance(body, str) else base64.b64encode(body).decode()
+    http_event = {**load("apigw-http-v2.json"), "isBase64Encoded": base64_flag, "body": text_body}
+    for candidate in (event, http_event):
         text = candidate.get("body") if isinstance(candidate, dict) else None
         assume(not (isinstance(text, str) and "prompt" in text))
         envelope = offline_handler(candidate, None)
@@ -226,13 +227,9 @@ def test_module_handler_reads_the_environment(monkeypatch, agent_env):
 
 
 def test_importing_the_handler_is_cheap():
-    code = "import sys, agentcontainers.aws_lambda; print(sorted(sys.modules))"
-    modules = json.loads(
-        subprocess.run(
-            [sys.executable, "-c", code.replace("print(sorted", "import json; print(json.dumps(sorted")
-             + ")"], capture_output=True, text=True, check=True,
-        ).stdout
-    )  # fmt: skip
+    code = "import json, sys, agentcontainers.aws_lambda; print(json.dumps(sorted(sys.modules)))"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    modules = json.loads(run.stdout)
     heavy = {"pydantic", "fastapi", "starlette", "anyio", "httpx", "claude_agent_sdk"}
     assert heavy.isdisjoint(m.split(".")[0] for m in modules)
 
@@ -249,7 +246,7 @@ def test_lambda_command_serves_the_runtime_api(agent_env):
                 **agent_env,
                 "AWS_LAMBDA_RUNTIME_API": api.address,
                 "PYTHONPATH": os.pathsep.join(sys.path),
-            },  # fmt: skip
+            },
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )

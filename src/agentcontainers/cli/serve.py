@@ -39,8 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--shutdown-timeout",
-        type=float,
-        default=10.0,
+        type=int,
+        default=10,
         help="seconds open requests and streams get to finish on shutdown (default 10)",
     )
 
@@ -81,7 +81,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def serve(
-    settings: object, host: str, port: int, log_level: str = "info", shutdown_timeout: float = 10.0
+    settings: object, host: str, port: int, log_level: str = "info", shutdown_timeout: int = 10
 ) -> int:
     """Bind ``host:port``, print the URL, and run the app until SIGINT/SIGTERM."""
     import uvicorn
