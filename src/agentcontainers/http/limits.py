@@ -20,7 +20,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     counted as it arrives, so an oversized upload is never held in memory whole.
     """
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the request body is {declared} bytes, over the limit of {limit}")
     chunks: list[bytes] = []
     size = 0

@@ -24,8 +24,9 @@ RETRY_MS = 2000
 def last_event_id(header: str | None, query: str | None) -> int:
     """Where a reconnecting client left off: ``Last-Event-ID``, else ``?last_event_id=``."""
     for value in (header, query):
-        if value is not None and value.strip().isdigit():
-            return int(value.strip())
+        text = (value or "").strip()
+        if text.isascii() and text.isdigit():  # not "²", which isdigit() but int() refuses
+            return int(text)
     return 0
 
 
