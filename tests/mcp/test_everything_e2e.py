@@ -185,3 +185,22 @@ async def test_a_denied_tool_is_neither_listed_nor_callable(gateway: GatewayProc
         with pytest.raises(Exception, match="Unknown tool: get-env"):
             await client.call_tool("get-env", {})
         assert not (await client.call_tool("echo", {"message": "ok"})).is_error
+
+
+async def test_with_sse_responses_upstream_progress_reaches_the_caller(
+    everything_upstream: NodeMcpServer, start_gateway: Callable[..., GatewayProcess]
+) -> None:
+    gateway = start_gateway({"EVERYTHING_HOST": everything_upstream.url}, "--sse-responses")
+    progress: list[float] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append(done)
+
+    async with connect(gateway.endpoint("everything"), GATEWAY_TOKEN) as client:
+        result = await client.call_tool(
+            "trigger-long-running-operation",
+            {"duration": 1, "steps": 4},
+            progress_callback=on_progress,
+        )
+    assert not result.is_error
+    assert progress == [1, 2, 3, 4]
