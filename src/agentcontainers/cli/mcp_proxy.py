@@ -35,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="HOST",
-        help="Host header value to accept besides loopback (repeatable; '*' = any)",
+        help="Host header value to accept besides loopback (repeatable; '*' = any; also "
+        "$AGENTCONTAINERS_MCP_ALLOWED_HOSTS, comma-separated)",
     )
     parser.add_argument(
         "--allow-insecure-bind",
@@ -121,7 +122,11 @@ def main(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"mcp-proxy: {exc.message}", file=sys.stderr)
         return 2
-    allowed = list(args.allowed_host)
+    allowed = list(args.allowed_host) + [
+        host.strip()
+        for host in settings.environ.get("AGENTCONTAINERS_MCP_ALLOWED_HOSTS", "").split(",")
+        if host.strip()
+    ]
     if not _is_loopback(args.host) and args.host not in ("0.0.0.0", "::"):
         allowed.append(args.host)
 

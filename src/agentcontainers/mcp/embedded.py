@@ -116,7 +116,11 @@ class EmbeddedGateway:
         self, config: GatewayConfig, *, assistant_db: Path, token: str | None = None
     ) -> None:
         self.token = token or secrets.token_urlsafe(32)
-        self.gateway = Gateway(config, token=self.token, assistant_db=assistant_db)
+        # Barely wait for upstreams: the agent's CLI takes longer to start than they do to
+        # connect, and a request arriving meanwhile waits for its upstream anyway.
+        self.gateway = Gateway(
+            config, token=self.token, assistant_db=assistant_db, startup_wait=0.5
+        )
         self.url = ""
         self._stop = anyio.Event()
 

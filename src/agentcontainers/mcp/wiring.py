@@ -86,6 +86,14 @@ class McpWiring:
         self._embedded = None
         self._base = None
 
+    async def start(self) -> str:
+        """Make sure the gateway is up (starting the embedded one); returns its base URL.
+
+        Optional: :meth:`servers_for` starts it on first use. Calling this early lets the
+        start overlap other work.
+        """
+        return (await self._gateway())[0]
+
     @property
     def gateway_url(self) -> str | None:
         """The gateway's base URL, once known."""
