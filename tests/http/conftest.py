@@ -166,7 +166,8 @@ def parse_sse(text: str) -> list[dict[str, Any]]:
 
 
 def agent_processes(state_dir: Path) -> list[int]:
-    """Live ``claude`` processes working for ``state_dir`` (its config dir or a workspace)."""
+    """Live agent processes of ``state_dir``: ``claude`` CLIs configured there, and anything
+    (tool subprocesses) working in one of its workspaces."""
     marker = str(state_dir).encode()
     found = []
     for entry in Path("/proc").iterdir():
@@ -180,7 +181,8 @@ def agent_processes(state_dir: Path) -> list[int]:
             cwd = os.readlink(entry / "cwd")
         except (OSError, IndexError):
             continue
-        if b"claude" in cmdline.split(b"\0")[0] and (marker in environ or str(state_dir) in cwd):
+        in_workspace = cwd.startswith(str(state_dir))
+        if in_workspace or (b"claude" in cmdline.split(b"\0")[0] and marker in environ):
             found.append(int(entry.name))
     return found
 

@@ -7,13 +7,15 @@ import hmac
 import json
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import anyio
 import httpx
 import pytest
 
-from tests.http.conftest import parse_sse, wait_for_no_agent_processes
+from tests.http.conftest import agent_processes, parse_sse, wait_for_no_agent_processes
 
 pytestmark = pytest.mark.e2e
 
@@ -37,10 +39,10 @@ def test_invoke_returns_what_the_cli_returns(serve, run_cli):
     assert over_http.json() == from_cli.body
 
 
-def read_events(response: httpx.Response, until_id: int) -> list[dict]:
-    """Read the stream until the event with id ``until_id`` has arrived."""
+def read_events(chunks: Iterator[str], until_id: int) -> list[dict]:
+    """Read the stream (``response.iter_text()``, kept open) until event ``until_id``."""
     buffer = ""
-    for chunk in response.iter_text():
+    for chunk in chunks:
         buffer += chunk
         events = parse_sse(buffer.rsplit("\n\n", 1)[0] + "\n\n") if "\n\n" in buffer else []
         if events and events[-1]["id"] >= until_id:
@@ -60,7 +62,7 @@ def test_a_reconnecting_client_gets_exactly_the_events_it_missed(serve):
         ) as r,
     ):
         assert r.status_code == 200
-        seen = read_events(r, until_id=2)  # run, init: then the connection drops
+        seen = read_events(r.iter_text(), until_id=2)  # run, init: then the connection drops
     run_id = seen[0]["data"]["run_id"]
     time.sleep(1.0)  # the run goes on without a client
     status = httpx.get(f"{server.url}/v1/runs/{run_id}").json()
@@ -83,13 +85,21 @@ def test_a_reconnecting_client_gets_exactly_the_events_it_missed(serve):
 
 def test_a_client_leaving_a_stream_cancels_its_run(serve, clean_environ):
     server = serve()  # AGENTCONTAINERS_RECONNECT_GRACE=0
+    prompt = '[[tool Bash {"command": "echo start; sleep 45; echo end"}]]'
     with (
         httpx.Client(timeout=60) as client,
         client.stream(
-            "POST", f"{server.url}/v1/agents/tester/stream", json={"prompt": "[[stall 60]]"}
+            "POST", f"{server.url}/v1/agents/tester/stream", json={"prompt": prompt}
         ) as response,
     ):
-        run_id = read_events(response, until_id=2)[0]["data"]["run_id"]  # init: the CLI runs
+        chunks = response.iter_text()  # kept: the connection stays open while we look
+        run_id = read_events(chunks, until_id=3)[0]["data"]["run_id"]  # tool_use: Bash runs
+        deadline = time.monotonic() + 10
+        while not any(b"sleep" in Path(f"/proc/{pid}/cmdline").read_bytes()
+                      for pid in agent_processes(clean_environ)):  # fmt: skip
+            assert time.monotonic() < deadline, "the tool's sleep never started"
+            time.sleep(0.05)
+    # The CLI and the tool's child process end with the run.
     assert wait_for_no_agent_processes(clean_environ) == []
     deadline = time.monotonic() + 10
     while (run := httpx.get(f"{server.url}/v1/runs/{run_id}").json())["status"] == "running":
