@@ -41,6 +41,17 @@ class RecordAuthorization:
         await self.app(scope, receive, send)
 
 
+async def start_off_loop(
+    start_gateway: Callable[..., GatewayProcess], env: dict[str, str], *args: str
+) -> GatewayProcess:
+    """Start a gateway without blocking this loop, which serves its in-process upstream."""
+    return await anyio.to_thread.run_sync(lambda: start_gateway(env, *args))
+
+
+async def stop_off_loop(gateway: GatewayProcess) -> None:
+    await anyio.to_thread.run_sync(gateway.stop)
+
+
 @pytest.fixture
 async def protected_upstream() -> AsyncIterator[tuple[str, RecordAuthorization]]:
     app = RecordAuthorization(build_sample_server("crm").http_app(path="/mcp"))
@@ -53,14 +64,16 @@ async def test_upstream_credentials_are_injected_and_the_callers_never_forwarded
     start_gateway: Callable[..., GatewayProcess],
 ) -> None:
     url, recorder = protected_upstream
-    gateway = start_gateway(
-        {"CRM_HOST": url, "CRM_TOKEN": UPSTREAM_TOKEN, "CRM_HEADERS": '{"X-Tenant": "home"}'}
+    gateway = await start_off_loop(
+        start_gateway,
+        {"CRM_HOST": url, "CRM_TOKEN": UPSTREAM_TOKEN, "CRM_HEADERS": '{"X-Tenant": "home"}'},
     )
     async with connect(gateway.endpoint("crm"), GATEWAY_TOKEN) as client:
         result = await client.call_tool("add", {"a": 20, "b": 22})
     assert result.content[0].text == "42"  # type: ignore[union-attr]
     assert recorder.seen and set(recorder.seen) == {f"Bearer {UPSTREAM_TOKEN}"}
     assert GATEWAY_TOKEN not in gateway.log.read_text()
+    await stop_off_loop(gateway)
 
 
 async def test_sse_and_stdio_upstreams(
@@ -87,7 +100,9 @@ async def test_sse_and_stdio_upstreams(
     )
     sse_app = build_sample_server("legacy").http_app(path="/sse", transport="sse")
     async with serve_app(sse_app) as base:
-        gateway = start_gateway({"LEGACY_HOST": f"{base}/sse"}, "--config", str(config))
+        gateway = await start_off_loop(
+            start_gateway, {"LEGACY_HOST": f"{base}/sse"}, "--config", str(config)
+        )
         async with connect(gateway.endpoint(), GATEWAY_TOKEN) as client:
 
             async def listed() -> bool:
@@ -100,7 +115,7 @@ async def test_sse_and_stdio_upstreams(
                 assert result.content[0].text == "3"  # type: ignore[union-attr]
             read = await client.read_resource("data://local/items/5")
             assert read.contents[0].text == "item 5"  # type: ignore[union-attr]
-        gateway.stop()  # let go of the SSE stream before its server stops
+        await stop_off_loop(gateway)  # let go of the SSE stream before its server stops
 
 
 async def test_a_list_change_upstream_reaches_connected_clients(
@@ -113,7 +128,7 @@ async def test_a_list_change_upstream_reaches_connected_clients(
             heard.set()
 
     async with serve_app(build_sample_server("dyn").http_app(path="/mcp")) as base:
-        gateway = start_gateway({"DYN_HOST": f"{base}/mcp"})
+        gateway = await start_off_loop(start_gateway, {"DYN_HOST": f"{base}/mcp"})
         async with connect(gateway.endpoint("dyn"), GATEWAY_TOKEN) as client:
             client.session._message_handler = on_message
             await client.list_tools()
@@ -122,4 +137,4 @@ async def test_a_list_change_upstream_reaches_connected_clients(
             with anyio.fail_after(10):
                 await heard.wait()
             assert "sprout" in {tool.name for tool in (await client.list_tools()).tools}
-        gateway.stop()
+        await stop_off_loop(gateway)
