@@ -101,9 +101,9 @@ async def test_a_connection_the_server_dropped_is_replaced_transparently() -> No
         pool = Http1Pool(f"{base}/json")
         async with pool.request("POST", {}, b"a") as response:
             await response.read()
-    async with serve_app(app, port):  # same port, fresh server: the idle connection is dead
-        async with pool.request("POST", {}, b"b") as response:
-            assert await response.read() == b'{"echo": "b"}'
+    # Same port, fresh server: the idle connection is dead.
+    async with serve_app(app, port), pool.request("POST", {}, b"b") as response:
+        assert await response.read() == b'{"echo": "b"}'
     await pool.aclose()
 
 

@@ -74,7 +74,7 @@ async def test_a_list_change_upstream_drops_the_cache_and_tells_listeners(
 
 async def test_each_call_is_bounded_by_the_upstream_timeout() -> None:
     async with memory_upstream(timeout=0.3) as upstream:
-        with pytest.raises(UpstreamTimeout, match="did not answer tools/call within 0.3 s"):
+        with pytest.raises(UpstreamTimeout, match=r"did not answer tools/call within 0\.3 s"):
             await upstream.request("tools/call", {"name": "slow", "arguments": {"seconds": 5}})
         result = await upstream.request(
             "tools/call", {"name": "add", "arguments": {"a": 1, "b": 1}}
