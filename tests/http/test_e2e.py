@@ -239,3 +239,19 @@ def test_serve_refuses_an_open_bind_without_keys(service_env, tmp_path):
             assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
         finally:
             stop_server(server.process)
+
+
+def test_cancel_stops_the_cli_of_a_background_run(serve, clean_environ):
+    server = serve()
+    started = httpx.post(f"{server.url}/v1/agents/tester/runs", json={"prompt": "[[stall 60]]"})
+    run_id = started.json()["run_id"]
+    deadline = time.monotonic() + 30
+    while not agent_processes(clean_environ):
+        assert time.monotonic() < deadline, "the CLI never started"
+        time.sleep(0.05)
+    cancelled = httpx.post(f"{server.url}/v1/runs/{run_id}/cancel", timeout=30).json()
+    assert cancelled["status"] == "cancelled" and cancelled["http_status"] == 499
+    assert agent_processes(clean_environ) == []  # gone when the cancel answers
+    events = parse_sse(httpx.get(f"{server.url}/v1/runs/{run_id}/events", timeout=30).text)
+    assert events[-1]["event"] == "error"
+    assert events[-1]["data"]["error"]["code"] == "cancelled"
