@@ -67,7 +67,16 @@ def start_gateway(upstream: str, state: Path) -> tuple[subprocess.Popen[str], st
         "AGENTCONTAINERS_MCP_TOKEN": TOKEN,
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "agentcontainers", "mcp-proxy", "--port", "0", "--audit-log", os.devnull],
+        [
+            sys.executable,
+            "-m",
+            "agentcontainers",
+            "mcp-proxy",
+            "--port",
+            "0",
+            "--audit-log",
+            os.devnull,
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -83,7 +92,9 @@ def start_gateway(upstream: str, state: Path) -> tuple[subprocess.Popen[str], st
     return process, line.rsplit(" ", 1)[-1]
 
 
-async def sequential(call: Callable[[], Awaitable[object]], calls: int) -> tuple[list[float], float]:
+async def sequential(
+    call: Callable[[], Awaitable[object]], calls: int
+) -> tuple[list[float], float]:
     latencies = []
     start = time.perf_counter()
     for _ in range(calls):
@@ -140,7 +151,10 @@ async def measure(direct_url: str, gateway_url: str, args: argparse.Namespace) -
                 parallel[name].append(await concurrent(url, auth, args.concurrency, args.calls))
 
     print(f"server-everything `echo`, fastmcp.Client, {args.rounds} x {args.calls} calls per path")
-    print(f"{'path':8} {'p50 ms':>8} {'p95 ms':>8} {'calls/s':>8}" + (f" {'calls/s x' + str(args.concurrency):>13}" if parallel["direct"] else ""))
+    print(
+        f"{'path':8} {'p50 ms':>8} {'p95 ms':>8} {'calls/s':>8}"
+        + (f" {'calls/s x' + str(args.concurrency):>13}" if parallel["direct"] else "")
+    )
     summary = {}
     for name in paths:
         p50 = statistics.median(latencies[name]) * 1000
