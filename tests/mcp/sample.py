@@ -3,6 +3,7 @@ templates, prompts, a slow tool, and a tool that grows the tool list)."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import anyio
@@ -10,9 +11,20 @@ import mcp_types
 from fastmcp import Context, FastMCP
 
 
-def build_sample_server(name: str = "sample") -> FastMCP[Any]:
-    """The sample server; ``grow(name)`` adds a tool and tells the client."""
+def build_sample_server(name: str = "sample", *, can_exit: bool = False) -> FastMCP[Any]:
+    """The sample server; ``grow(name)`` adds a tool and tells the client.
+
+    With ``can_exit`` (only for servers in a process of their own), ``exit_process`` ends the
+    process, as a crashing stdio server would.
+    """
     server: FastMCP[Any] = FastMCP(name, instructions=f"The {name} server, for tests.")
+
+    if can_exit:
+
+        @server.tool
+        def exit_process() -> str:
+            """End this server's process at once."""
+            os._exit(3)
 
     @server.tool
     def add(a: int, b: int) -> int:

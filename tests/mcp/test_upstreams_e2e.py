@@ -83,7 +83,7 @@ async def test_sse_and_stdio_upstreams(
     script = (
         "import sys; sys.path.insert(0, sys.argv[1]); "
         "from tests.mcp.sample import build_sample_server; "
-        "build_sample_server('local').run(show_banner=False)"
+        "build_sample_server('local', can_exit=True).run(show_banner=False)"
     )
     config.write_text(
         json.dumps(
@@ -115,6 +115,16 @@ async def test_sse_and_stdio_upstreams(
                 assert result.content[0].text == "3"  # type: ignore[union-attr]
             read = await client.read_resource("data://local/items/5")
             assert read.contents[0].text == "item 5"  # type: ignore[union-attr]
+
+            # A stdio server that dies is started again.
+            crashed = await client.call_tool("local_exit_process", {})
+            assert crashed.is_error
+
+            async def restarted() -> bool:
+                result = await client.call_tool("local_add", {"a": 2, "b": 2})
+                return not result.is_error and result.content[0].text == "4"  # type: ignore[union-attr]
+
+            assert await until(restarted, timeout=60), "the stdio server was not restarted"
         await stop_off_loop(gateway)  # let go of the SSE stream before its server stops
 
 
