@@ -1,7 +1,12 @@
 """The one-shot path against the bare CLI: ``agentcontainers run`` vs ``claude -p``.
 
-Same prompt, same dev model, alternating, one run; prints the ratio of medians.
-Target (issue 2): <= 1.25x. Usage: ``python bench/cli_overhead.py [ROUNDS]``.
+Same prompt, same dev model, alternating, one run; prints the ratio of medians. Three cases:
+``plain`` (a persona with Claude Code's defaults, like the bare CLI: the service's own
+overhead), and the built-in ``assistant`` (Clarice, with her memory MCP server) both with the
+gateway embedded in the run and with a running gateway (``AGENTCONTAINERS_MCP_URL``, the
+Compose/Kubernetes topology).
+
+Target (issue 2): <= 1.25x for ``plain``. Usage: ``python bench/cli_overhead.py [ROUNDS]``.
 """
 
 from __future__ import annotations
@@ -36,7 +41,12 @@ def main() -> None:
             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
             "DISABLE_AUTOUPDATER": "1",
         }
-        ours_env = {**base, "STATE_DIR": f"{tmp}/state"}
+        ours_env = {
+            **base,
+            "STATE_DIR": f"{tmp}/state",
+            "AGENTS_PATH": str(Path(__file__).parent / "personas"),
+            "AGENT": "plain",
+        }
         cli = str(bundled_cli_path())
         request = json.dumps({"prompt": PROMPT})
 

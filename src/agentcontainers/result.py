@@ -82,8 +82,8 @@ class AgentResult:
         body = {**_blank_body(agent), **(base or {})}
         body.update(
             is_error=True,
-            subtype=body.get("subtype")
-            if base and str(body.get("subtype", "")).startswith("error_")
+            subtype=base["subtype"]
+            if base and str(base.get("subtype", "")).startswith("error_")
             else f"error_{error.code}",
             result=_sentence(error.message),
             error={"code": error.code, "message": error.message},

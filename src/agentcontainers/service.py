@@ -105,10 +105,12 @@ class AgentService:
         """Delete the caller's session: record, transcript and workspace."""
         record = await self.get_session(caller, session_id)
         with session_lock(self._lock_dir, session_id):
-            transcript = self.transcript_path(record)
-            await anyio.to_thread.run_sync(self.index.delete, session_id)
-            transcript.unlink(missing_ok=True)
-            shutil.rmtree(record.workspace, ignore_errors=True)
+            await anyio.to_thread.run_sync(self._forget, record)
+
+    def _forget(self, record: SessionRecord) -> None:
+        self.index.delete(record.id)
+        self.transcript_path(record).unlink(missing_ok=True)
+        shutil.rmtree(record.workspace, ignore_errors=True)
 
     def transcript_path(self, record: SessionRecord) -> Path:
         """Claude Code's JSONL transcript of the session (``<state>/projects/<cwd>/<id>.jsonl``)."""
@@ -148,12 +150,45 @@ class AgentService:
         the error's type). Cancellation propagates after the run's process is stopped.
         """
         agent_name = request.agent or self.settings.agent
+        known: dict[str, Any] = {}
         try:
-            return await self._invoke(request, caller, on_event, timeout_s)
+            return await self._invoke(request, caller, on_event, timeout_s, known)
         except AgentContainersError as exc:
             if isinstance(exc, RunError):
                 log.warning("run failed: %s (agent %s)", exc.message, agent_name)
-            return AgentResult.from_error(exc, agent=agent_name, base=getattr(exc, "body", None))
+            if known.get("session_id") and not await self._session_exists(known["session_id"]):
+                known.pop("session_id")  # a first run that left nothing to resume
+            base = {**known, **(getattr(exc, "body", None) or {})}
+            return AgentResult.from_error(exc, agent=agent_name, base=base or None)
+
+    async def check(self, request: AgentRequest, caller: str = LOCAL_CALLER) -> Agent:
+        """Everything :meth:`invoke` would refuse before running, raised now.
+
+        For ingresses that must answer before the run starts (a stream has said 200 by then):
+        prompt size, the persona, the env allowlist, MCP server names, session ownership.
+        """
+        size = len(request.prompt.encode())
+        if size > self.settings.max_prompt_bytes:
+            raise PayloadTooLarge(
+                f"prompt is {size} bytes, over the limit of {self.settings.max_prompt_bytes}"
+            )
+        agent = await anyio.to_thread.run_sync(self.agent, request.agent)
+        policy.request_env(agent, request, self.settings)
+        names = self._mcp_names(agent, request)
+        if names:
+            from agentcontainers.mcp.wiring import known_servers
+
+            _refuse_unknown(names, known_servers(self.settings))
+        if request.resume_session_id:
+            await self.get_session(caller, request.resume_session_id)
+        return agent
+
+    async def _session_exists(self, session_id: str) -> bool:
+        return await anyio.to_thread.run_sync(self.index.get, session_id) is not None
+
+    @staticmethod
+    def _mcp_names(agent: Agent, request: AgentRequest) -> list[str]:
+        return list(dict.fromkeys([*agent.mcp_servers, *request.mcp_server_names]))
 
     async def _invoke(
         self,
@@ -161,6 +196,7 @@ class AgentService:
         caller: str,
         on_event: EventHandler | None,
         timeout_s: float | None,
+        known: dict[str, Any],
     ) -> AgentResult:
         size = len(request.prompt.encode())
         if size > self.settings.max_prompt_bytes:
@@ -170,7 +206,7 @@ class AgentService:
         agent = self.agent(request.agent)
         tools = policy.effective_tools(agent, request)
         passed_env = policy.request_env(agent, request, self.settings)
-        mcp_names = list(dict.fromkeys([*agent.mcp_servers, *request.mcp_server_names]))
+        mcp_names = self._mcp_names(agent, request)
         mcp_rules: list[str] = []
         servers: dict[str, Any] = {}
         if mcp_names:
@@ -179,6 +215,7 @@ class AgentService:
                 mcp_rules.extend(policy.mcp_tool_rules(name, request) or [])
         record_base = None
         async with self._workspace(request, caller, agent) as ws:
+            known["session_id"] = ws.session_id if self.settings.fs_shim else None
             record_base = ws.record
             limits = policy.limits(agent, request, self.settings)
             system_prompt, append = policy.system_prompts(agent, request, self.settings)
@@ -239,13 +276,7 @@ class AgentService:
         """
         from agentcontainers.mcp.wiring import McpWiring, known_servers
 
-        known = known_servers(self.settings)
-        unknown = [name for name in names if name not in known]
-        if unknown:
-            raise InvalidRequest(
-                f"invalid request: unknown MCP server '{unknown[0]}' in MCP_SERVERS "
-                f"(known: {', '.join(sorted(known)) or 'none'})"
-            )
+        _refuse_unknown(names, known_servers(self.settings))
         wanted = [name for name in names if policy.mcp_tool_rules(name, request) is not None]
         if not wanted:
             return {}
@@ -337,7 +368,22 @@ class AgentService:
         )
         with session_lock(self._lock_dir, session_id):
             await anyio.to_thread.run_sync(self.index.save, record)
-            yield _make_workspace(Path(record.workspace), state, session_id, False, record)
+            try:
+                yield _make_workspace(Path(record.workspace), state, session_id, False, record)
+            finally:
+                if record.status == "running":
+                    with anyio.CancelScope(shield=True):
+                        await anyio.to_thread.run_sync(self._settle_unfinished, record)
+
+    def _settle_unfinished(self, record: SessionRecord) -> None:
+        """A new session whose first run failed: keep it if Claude Code wrote a transcript
+        (it can be resumed), else forget it."""
+        if self.transcript_path(record).is_file():
+            record.status = "idle"
+            record.updated_at = time.time()
+            self.index.save(record)
+        else:
+            self._forget(record)
 
     async def _record(
         self,
@@ -381,6 +427,15 @@ class AgentService:
             self.index.record_usage(entry)
 
         await anyio.to_thread.run_sync(write)
+
+
+def _refuse_unknown(names: list[str], known: set[str]) -> None:
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise InvalidRequest(
+            f"invalid request: unknown MCP server '{unknown[0]}' in MCP_SERVERS "
+            f"(known: {', '.join(sorted(known)) or 'none'})"
+        )
 
 
 def _make_workspace(

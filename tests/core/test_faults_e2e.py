@@ -58,6 +58,7 @@ def test_cli_killed_mid_run(agent_env, run_cli, clean_environ: Path):
     assert envelope["statusCode"] == 502
     assert body["subtype"] == "error_runtime_crashed"
     assert "ended without a result" in body["result"]
+    assert body["session_id"] == session
     assert "Traceback" not in err
     assert agent_processes(clean_environ) == []
     # the session is intact and resumable, its first turn still known to the model

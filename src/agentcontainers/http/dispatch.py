@@ -15,8 +15,7 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from agentcontainers import policy
-from agentcontainers.errors import InvalidRequest, PayloadTooLarge
+from agentcontainers.errors import InvalidRequest
 from agentcontainers.http.context import HttpContext
 from agentcontainers.http.limits import fingerprint, idempotency_key, read_body
 from agentcontainers.http.responses import result_response
@@ -48,9 +47,7 @@ async def start_run(
     agent_request = _bind_agent(parse_request(payload), agent)
     # errors from here on name the agent, as the service's own do
     request.state.agent = agent_request.agent or context.settings.agent
-    await _check(context, agent_request)
-    if agent_request.resume_session_id:
-        await context.service.get_session(caller, agent_request.resume_session_id)
+    await _check(context, agent_request, caller)
     if webhook_url is not None:
         if context.settings.webhook_secret is None:
             raise InvalidRequest(
@@ -95,16 +92,10 @@ def answer_background(run: Run) -> JSONResponse:
     return JSONResponse(run.public(), status_code=202, headers={"Location": f"/v1/runs/{run.id}"})
 
 
-async def _check(context: HttpContext, request: AgentRequest) -> None:
+async def _check(context: HttpContext, request: AgentRequest, caller: str) -> None:
     """What the service would refuse before running, refused here with its own status (a
     stream has answered 200 by the time its run starts)."""
-    agent = await anyio.to_thread.run_sync(context.service.agent, request.agent)
-    policy.request_env(agent, request, context.settings)
-    size = len(request.prompt.encode())
-    if size > context.settings.max_prompt_bytes:
-        raise PayloadTooLarge(
-            f"prompt is {size} bytes, over the limit of {context.settings.max_prompt_bytes}"
-        )
+    await context.service.check(request, caller)
 
 
 def _bind_agent(request: AgentRequest, agent: str | None) -> AgentRequest:
