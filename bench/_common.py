@@ -37,7 +37,7 @@ def timed(fn: Callable[[], object]) -> float:
 def alternate(rounds: int, **cases: Callable[[], object]) -> dict[str, list[float]]:
     """Run each case once per round, in turn, so machine noise hits them alike."""
     times: dict[str, list[float]] = {name: [] for name in cases}
-    for name, fn in cases.items():  # warm-up: page cache, bytecode
+    for fn in cases.values():  # warm-up: page cache, bytecode
         fn()
     for i in range(rounds):
         for name, fn in cases.items():

@@ -19,9 +19,9 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import alternate, dev_model, report  # noqa: E402
+from _common import alternate, dev_model, report
 
-from agentcontainers.runtime.claude_code import bundled_cli_path  # noqa: E402
+from agentcontainers.runtime.claude_code import bundled_cli_path
 
 PROMPT = "who are you"
 

@@ -33,7 +33,21 @@ _EXPORTS = {
     "RunError": "agentcontainers.errors",
 }
 
-__all__ = [*sorted(_EXPORTS), "__version__"]
+__all__ = [
+    "Agent",
+    "AgentContainersError",
+    "AgentRequest",
+    "AgentResult",
+    "AgentService",
+    "ConfigError",
+    "RequestError",
+    "RunError",
+    "RunEvent",
+    "Settings",
+    "__version__",
+    "discover",
+    "parse_request",
+]
 
 if TYPE_CHECKING:
     from agentcontainers.agents import Agent, discover

@@ -73,8 +73,9 @@ def mcp_tool_rules(server: str, request: AgentRequest) -> list[str] | None:
 
 def limits(agent: Agent, request: AgentRequest, settings: Settings) -> Limits:
     """The smallest of each limit that is set; a request can lower, never raise."""
+    turns = _smallest(settings.max_turns, agent.max_turns, request.max_turns)
     return Limits(
-        max_turns=_smallest(settings.max_turns, agent.max_turns, request.max_turns),
+        max_turns=None if turns is None else int(turns),
         max_budget_usd=_smallest(
             settings.max_budget_usd, agent.max_budget_usd, request.max_budget_usd
         ),
@@ -170,7 +171,7 @@ def _matches(key: str, patterns: list[str] | tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatchcase(key, pattern) for pattern in patterns)
 
 
-def _smallest(*values: float | None) -> float | None:  # type: ignore[misc]
+def _smallest(*values: float | None) -> float | None:
     present = [v for v in values if v is not None]
     return min(present) if present else None
 

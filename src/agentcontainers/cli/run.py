@@ -9,6 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agentcontainers.result import AgentResult
 
 HELP = "Run one request and print the response envelope."
 
@@ -45,7 +49,7 @@ def _show_progress(mode: str) -> bool:
     return mode == "always" or (mode == "auto" and sys.stderr.isatty())
 
 
-async def _invoke(raw: str, agent: str | None, progress: bool) -> object:
+async def _invoke(raw: str, agent: str | None, progress: bool) -> AgentResult:
     from agentcontainers.request import parse_request
     from agentcontainers.service import AgentService
     from agentcontainers.settings import Settings

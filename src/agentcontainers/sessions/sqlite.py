@@ -126,7 +126,8 @@ class SQLiteSessionIndex:
 
     def usage(self, owner: str | None = None, since: float = 0.0) -> dict[str, Any]:
         """Totals per agent since ``since`` (all owners when ``owner`` is None)."""
-        where, params = "at >= ?", [since]
+        where = "at >= ?"
+        params: list[object] = [since]
         if owner is not None:
             where += " AND owner = ?"
             params.append(owner)
