@@ -1,5 +1,5 @@
 """``python -m agentcontainers`` is the ``agentcontainers`` command."""
 
-from agentcontainers.cli import main
+from agentcontainers.cli import console
 
-raise SystemExit(main())
+console()

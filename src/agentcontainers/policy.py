@@ -14,11 +14,15 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from agentcontainers.agents import Agent
 from agentcontainers.errors import InvalidRequest
-from agentcontainers.request import AgentRequest
 from agentcontainers.settings import Settings
+
+if TYPE_CHECKING:
+    # Only attributes are read: the one-shot CLI computes a draft policy before pydantic loads.
+    from agentcontainers.request import AgentRequest
 
 #: Request ``env`` names refused unless the operator allows them (``AGENTCONTAINERS_ENV_ALLOW``
 #: or a persona's ``env_allow``): they steer the runtime, the loader, the shell or the network.
@@ -43,6 +47,12 @@ class Limits:
 
     max_turns: int | None
     max_budget_usd: float | None
+
+
+def mcp_server_names(env: Mapping[str, str] | None) -> list[str]:
+    """Names listed in ``MCP_SERVERS`` (comma separated), lower case, in order."""
+    raw = (env or {}).get(MCP_SERVERS_KEY, "")
+    return list(dict.fromkeys(n.strip().lower() for n in raw.split(",") if n.strip()))
 
 
 def effective_tools(agent: Agent, request: AgentRequest) -> tuple[str, ...]:

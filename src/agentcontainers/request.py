@@ -102,8 +102,9 @@ class AgentRequest(BaseModel):
     @property
     def mcp_server_names(self) -> list[str]:
         """Names listed in ``env.MCP_SERVERS`` (comma separated), lower case."""
-        raw = (self.env or {}).get("MCP_SERVERS", "")
-        return [name.strip().lower() for name in raw.split(",") if name.strip()]
+        from agentcontainers.policy import mcp_server_names
+
+        return mcp_server_names(self.env)
 
 
 def parse_request(raw: str | bytes | dict[str, Any]) -> AgentRequest:

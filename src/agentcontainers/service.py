@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
@@ -28,13 +28,15 @@ from agentcontainers.errors import (
     PayloadTooLarge,
     RunError,
 )
-from agentcontainers.request import AgentRequest
 from agentcontainers.result import AgentResult
 from agentcontainers.runtime.base import RunEvent, RunSpec, Runtime
 from agentcontainers.sessions.base import SessionRecord, UsageEntry
 from agentcontainers.sessions.locks import session_lock
 from agentcontainers.sessions.sqlite import DB_NAME, SQLiteSessionIndex
 from agentcontainers.settings import Settings
+
+if TYPE_CHECKING:
+    from agentcontainers.request import AgentRequest
 
 log = logging.getLogger("agentcontainers")
 
@@ -67,6 +69,8 @@ class AgentService:
         self.runtime = runtime
         self.mcp = mcp
         self._index: SQLiteSessionIndex | None = None
+        self._prestarted_session: str | None = None
+        self._prestart_workspace: str | None = None
 
     # --- sessions -------------------------------------------------------------------------
     @property
@@ -152,7 +156,8 @@ class AgentService:
         agent_name = request.agent or self.settings.agent
         known: dict[str, Any] = {}
         try:
-            return await self._invoke(request, caller, on_event, timeout_s, known)
+            session_id, self._prestarted_session = self._prestarted_session, None
+            return await self._invoke(request, caller, on_event, timeout_s, known, session_id)
         except AgentContainersError as exc:
             if isinstance(exc, RunError):
                 log.warning("run failed: %s (agent %s)", exc.message, agent_name)
@@ -197,6 +202,7 @@ class AgentService:
         on_event: EventHandler | None,
         timeout_s: float | None,
         known: dict[str, Any],
+        session_id: str | None,
     ) -> AgentResult:
         size = len(request.prompt.encode())
         if size > self.settings.max_prompt_bytes:
@@ -214,44 +220,88 @@ class AgentService:
             for name in servers:
                 mcp_rules.extend(policy.mcp_tool_rules(name, request) or [])
         record_base = None
-        async with self._workspace(request, caller, agent) as ws:
+        async with self._workspace(request, caller, agent, session_id) as ws:
             known["session_id"] = ws.session_id if self.settings.fs_shim else None
             record_base = ws.record
-            limits = policy.limits(agent, request, self.settings)
-            system_prompt, append = policy.system_prompts(agent, request, self.settings)
-            spec = RunSpec(
-                prompt=request.prompt,
-                cwd=ws.cwd,
-                config_dir=ws.config_dir,
-                env=policy.agent_env(
-                    settings=self.settings,
-                    agent=agent,
-                    request_vars=passed_env,
-                    home=str(ws.home),
-                    tmpdir=str(ws.tmpdir),
-                    config_dir=str(ws.config_dir),
-                ),
-                tools=tools,
-                disallowed_tools=tuple(request.disallowed_tools or ()),
-                system_prompt=system_prompt,
-                append_system_prompt=append,
-                model=request.model or agent.model or self.settings.model,
-                max_turns=limits.max_turns,
-                max_budget_usd=limits.max_budget_usd,
-                session_id=ws.session_id,
-                resume=ws.resume,
-                mcp_servers=servers,
-                mcp_tool_rules=tuple(mcp_rules),
-                plugin_dirs=self._skills_plugin(agent, tools),
-                extra_args=_agents_arg(agent, tools),
-                timeout_s=min(
-                    timeout_s or self.settings.run_timeout_s, self.settings.run_timeout_s
-                ),
-            )
+            spec = self._spec(request, agent, ws, tools, passed_env, servers, mcp_rules, timeout_s)
             started = time.time()
             result = await self._run(spec, on_event)
             await self._record(ws, caller, agent, request, result, started, record_base)
         return _shape(result, agent.name)
+
+    def _spec(
+        self,
+        request: AgentRequest,
+        agent: Agent,
+        ws: _Workspace,
+        tools: tuple[str, ...],
+        passed_env: dict[str, str],
+        servers: dict[str, Any],
+        mcp_rules: list[str],
+        timeout_s: float | None,
+    ) -> RunSpec:
+        limits = policy.limits(agent, request, self.settings)
+        system_prompt, append = policy.system_prompts(agent, request, self.settings)
+        return RunSpec(
+            prompt=request.prompt,
+            cwd=ws.cwd,
+            config_dir=ws.config_dir,
+            env=policy.agent_env(
+                settings=self.settings,
+                agent=agent,
+                request_vars=passed_env,
+                home=str(ws.home),
+                tmpdir=str(ws.tmpdir),
+                config_dir=str(ws.config_dir),
+            ),
+            tools=tools,
+            disallowed_tools=tuple(request.disallowed_tools or ()),
+            system_prompt=system_prompt,
+            append_system_prompt=append,
+            model=request.model or agent.model or self.settings.model,
+            max_turns=limits.max_turns,
+            max_budget_usd=limits.max_budget_usd,
+            session_id=ws.session_id,
+            resume=ws.resume,
+            mcp_servers=servers,
+            mcp_tool_rules=tuple(mcp_rules),
+            plugin_dirs=self._skills_plugin(agent, tools),
+            extra_args=_agents_arg(agent, tools),
+            timeout_s=min(timeout_s or self.settings.run_timeout_s, self.settings.run_timeout_s),
+        )
+
+    async def prestart(self, draft: Any) -> None:
+        """Start the agent process for a request that is still being validated (one-shot CLI).
+
+        ``draft`` has the request's attributes, unvalidated. When it is a new session without
+        MCP servers, the CLI is started now with the spec :meth:`invoke` would build, so its
+        boot overlaps the caller's validation; :meth:`invoke` then uses that process only if
+        the validated request gives an equal spec (else it is discarded), and only then sends
+        the prompt. Anything unusual means no prestart: this is an optimisation, never a path
+        of its own. One invoke per service after a prestart.
+        """
+        prestart = getattr(self.runtime, "prestart", None)
+        if prestart is None or not self.settings.fs_shim or draft.resume_session_id:
+            return
+        try:
+            agent = self.agent(draft.agent)
+            if self._mcp_names(agent, draft):
+                return
+            tools = policy.effective_tools(agent, draft)
+            passed_env = policy.request_env(agent, draft, self.settings)
+        except AgentContainersError:
+            return  # invoke will refuse it with the right message
+        session_id = str(uuid.uuid4())
+        ws = _make_workspace(
+            self.settings.state_dir / "workspaces" / session_id,
+            self.settings.state_dir,
+            session_id,
+            False,
+            None,
+        )
+        spec = self._spec(draft, agent, ws, tools, passed_env, {}, [], None)
+        self._prestarted_session = self._prestart_workspace = session_id
+        await prestart(spec)
 
     def _skills_plugin(self, agent: Agent, tools: tuple[str, ...]) -> tuple[Path, ...]:
         """A plugin directory exposing only the persona's skills (its subagents come through
@@ -306,7 +356,18 @@ class AgentService:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Stop what the service started (the embedded MCP gateway) and close the index."""
+        """Stop what the service started (the embedded MCP gateway, an unused prestarted
+        process) and close the index."""
+        runtime_close = getattr(self.runtime, "aclose", None)
+        if runtime_close is not None:
+            await runtime_close()
+        if self._prestart_workspace is not None:
+            if self.index.get(self._prestart_workspace) is None:  # its run never started
+                shutil.rmtree(
+                    self.settings.state_dir / "workspaces" / self._prestart_workspace,
+                    ignore_errors=True,
+                )
+            self._prestart_workspace = self._prestarted_session = None
         if self.mcp is not None:
             with contextlib.suppress(Exception):
                 await self.mcp.__aexit__(None, None, None)
@@ -327,7 +388,7 @@ class AgentService:
 
     @contextlib.asynccontextmanager
     async def _workspace(
-        self, request: AgentRequest, caller: str, agent: Agent
+        self, request: AgentRequest, caller: str, agent: Agent, session_id: str | None = None
     ) -> AsyncIterator[_Workspace]:
         if not self.settings.fs_shim:
             if request.resume_session_id:
@@ -354,7 +415,7 @@ class AgentService:
                     raise NotFound(f"session {record.id} has no transcript to resume")
                 yield _make_workspace(Path(record.workspace), state, record.id, True, record)
             return
-        session_id = str(uuid.uuid4())
+        session_id = session_id or str(uuid.uuid4())
         now = time.time()
         record = SessionRecord(
             id=session_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from agentcontainers.result import AgentResult
@@ -50,18 +50,74 @@ def _show_progress(mode: str) -> bool:
 
 
 async def _invoke(raw: str, agent: str | None, progress: bool) -> AgentResult:
-    from agentcontainers.request import parse_request
     from agentcontainers.service import AgentService
     from agentcontainers.settings import Settings
 
-    request = parse_request(raw)
-    if agent:
-        request = parse_request({**request.model_dump(exclude_none=True), "agent": agent})
     service = AgentService(Settings.from_env())
     try:
+        # Start the agent process first: it boots while pydantic loads and the request is
+        # validated. The service only uses it if the validated request gives the same run.
+        draft = _Draft.of(raw, agent)
+        if draft is not None:
+            await service.prestart(draft)
+
+        from agentcontainers.request import parse_request
+
+        request = parse_request(raw)
+        if agent:
+            request = parse_request({**request.model_dump(exclude_none=True), "agent": agent})
         return await service.invoke(request, on_event=_progress_printer() if progress else None)
     finally:
         await service.aclose()
+
+
+class _Draft:
+    """A request not validated yet, with the attributes policy reads; None when the JSON
+    holds anything but the plain shapes a valid request has."""
+
+    _STRINGS = ("prompt", "append_system_prompt", "resume_session_id", "agent", "model")
+    _LISTS = ("allowed_tools", "disallowed_tools")
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        for name in (*self._STRINGS, *self._LISTS, "env", "max_turns", "max_budget_usd"):
+            setattr(self, name, data.get(name))
+
+    @classmethod
+    def of(cls, raw: str, agent: str | None) -> _Draft | None:
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("prompt"), str):
+            return None
+        if agent:
+            data["agent"] = agent
+        known = {*cls._STRINGS, *cls._LISTS, "env", "max_turns", "max_budget_usd"}
+        plain = (
+            set(data) <= known
+            and all(isinstance(data.get(k), (str, type(None))) for k in cls._STRINGS)
+            and all(_strings(data.get(k)) for k in cls._LISTS)
+            and (data.get("env") is None or _string_map(data["env"]))
+            and type(data.get("max_turns")) in (int, type(None))
+            and type(data.get("max_budget_usd")) in (int, float, type(None))
+        )
+        return cls(data) if plain else None
+
+    @property
+    def mcp_server_names(self) -> list[str]:
+        from agentcontainers.policy import mcp_server_names
+
+        return mcp_server_names(self.env)  # type: ignore[attr-defined]
+
+
+def _strings(value: object) -> bool:
+    return value is None or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+
+
+def _string_map(value: object) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    )
 
 
 def _progress_printer():  # type: ignore[no-untyped-def]

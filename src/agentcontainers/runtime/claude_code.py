@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +157,23 @@ def _result_text(content: Any) -> str:
     return "" if content is None else json.dumps(content)
 
 
+@dataclass
+class _Launched:
+    """A started CLI process waiting for its prompt on stdin."""
+
+    spec: RunSpec
+    process: anyio.abc.Process
+    stderr: Any
+    marker: str
+    deadline: float
+
+    async def discard(self) -> None:
+        with anyio.CancelScope(shield=True):
+            await _terminate_group(self.process)
+            await anyio.to_thread.run_sync(kill_marked, self.marker)
+        self.stderr.close()
+
+
 class ClaudeCodeRuntime:
     """Runs turns with the Claude Code CLI."""
 
@@ -163,60 +181,88 @@ class ClaudeCodeRuntime:
 
     def __init__(self, cli_path: str | Path | None = None) -> None:
         self.cli_path = str(cli_path or bundled_cli_path())
+        self._prestarted: list[_Launched] = []
 
-    async def run(self, spec: RunSpec) -> AsyncIterator[RunEvent]:
-        """Run one turn; see :class:`agentcontainers.runtime.base.Runtime`."""
+    async def prestart(self, spec: RunSpec) -> None:
+        """Start the CLI for ``spec`` now; it boots (most of a short run's time) while the
+        caller finishes its own work, and waits for the prompt. :meth:`run` adopts it when
+        given an equal spec; otherwise it is discarded. The prompt is only ever sent by
+        :meth:`run`, so a prestarted process that is not adopted has done nothing.
+        """
+        self._prestarted.append(await self._launch(spec))
+
+    async def aclose(self) -> None:
+        """Stop prestarted processes that no run adopted."""
+        while self._prestarted:
+            await self._prestarted.pop().discard()
+
+    async def _launch(self, spec: RunSpec) -> _Launched:
         argv = build_argv(spec, self.cli_path)
         # Tool commands run in sessions of their own, outside the CLI's process group; this
         # marker, inherited by every descendant, finds them when the run ends.
         marker = uuid.uuid4().hex
         env = {**spec.env, RUN_MARKER: marker}
-        deadline = anyio.current_time() + spec.timeout_s
         # stderr goes to a file: nothing to drain concurrently, and the tail explains a crash.
-        with tempfile.TemporaryFile() as stderr:
-            try:
-                process = await anyio.open_process(
-                    argv,
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=stderr,
-                    cwd=str(spec.cwd),
-                    env=env,
-                    start_new_session=True,
-                )
-            except OSError as exc:
-                raise RuntimeCrashed(f"could not start the Claude Code CLI: {exc}") from exc
-            got_result = False
-            try:
-                assert process.stdin is not None and process.stdout is not None
-                with anyio.fail_at(deadline):
-                    await process.stdin.send(user_message(spec.prompt))
-                    await process.stdin.aclose()
-                async for message in _json_lines(process.stdout, deadline):
-                    for event in events_of(message):
-                        got_result = got_result or event.kind == "result"
-                        yield event
-                    if got_result:
-                        break
-            except TimeoutError:
-                raise RunTimeout(
-                    f"the run passed its time limit of {spec.timeout_s:g} s and was stopped"
-                ) from None
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
-                raise RuntimeCrashed(f"lost the agent process's pipes: {exc!r}") from exc
-            finally:
-                with anyio.CancelScope(shield=True):
-                    if got_result:
-                        # stdin is closed: the CLI finishes its transcript and exits by itself
-                        with anyio.move_on_after(_EXIT_GRACE_S):
-                            await process.wait()
-                    await _terminate_group(process)
-                    await anyio.to_thread.run_sync(kill_marked, marker)
-            if not got_result:
-                raise RuntimeCrashed(
-                    "the agent process ended without a result "
-                    f"(exit status {process.returncode}): {_tail(stderr)}"
-                )
+        stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by _Launched.discard)
+        try:
+            process = await anyio.open_process(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                cwd=str(spec.cwd),
+                env=env,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            stderr.close()
+            raise RuntimeCrashed(f"could not start the Claude Code CLI: {exc}") from exc
+        return _Launched(spec, process, stderr, marker, anyio.current_time() + spec.timeout_s)
+
+    async def _adopt_or_launch(self, spec: RunSpec) -> _Launched:
+        for launched in self._prestarted:
+            if launched.spec == spec and launched.process.returncode is None:
+                self._prestarted.remove(launched)
+                await self.aclose()
+                return launched
+        await self.aclose()
+        return await self._launch(spec)
+
+    async def run(self, spec: RunSpec) -> AsyncIterator[RunEvent]:
+        """Run one turn; see :class:`agentcontainers.runtime.base.Runtime`."""
+        launched = await self._adopt_or_launch(spec)
+        process, deadline = launched.process, launched.deadline
+        got_result = False
+        try:
+            assert process.stdin is not None and process.stdout is not None
+            with anyio.fail_at(deadline):
+                await process.stdin.send(user_message(spec.prompt))
+                await process.stdin.aclose()
+            async for message in _json_lines(process.stdout, deadline):
+                for event in events_of(message):
+                    got_result = got_result or event.kind == "result"
+                    yield event
+                if got_result:
+                    break
+        except TimeoutError:
+            raise RunTimeout(
+                f"the run passed its time limit of {spec.timeout_s:g} s and was stopped"
+            ) from None
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+            raise RuntimeCrashed(f"lost the agent process's pipes: {exc!r}") from exc
+        finally:
+            with anyio.CancelScope(shield=True):
+                if got_result:
+                    # stdin is closed: the CLI finishes its transcript and exits by itself
+                    with anyio.move_on_after(_EXIT_GRACE_S):
+                        await process.wait()
+                tail = "" if got_result else _tail(launched.stderr)
+                await launched.discard()
+        if not got_result:
+            raise RuntimeCrashed(
+                "the agent process ended without a result "
+                f"(exit status {process.returncode}): {tail}"
+            )
 
 
 def _tail(stream: Any) -> str:

@@ -1,0 +1,72 @@
+"""The one-shot CLI starts the agent process while the request is still being validated; the
+service uses that process only for an identical run, and never sends it a prompt otherwise."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from agentcontainers.request import parse_request
+from agentcontainers.service import AgentService
+from agentcontainers.settings import Settings
+from tests.core.test_faults_e2e import agent_processes
+
+pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
+
+PROMPT = '[[tool Bash {"command": "echo ppid=$PPID"}]]'
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+class Draft:
+    """What the CLI hands the service before validation: the raw fields as attributes."""
+
+    def __init__(self, **fields):
+        self.__dict__.update(dict.fromkeys(
+            ["append_system_prompt", "allowed_tools", "disallowed_tools", "resume_session_id",
+             "env", "agent", "model", "max_turns", "max_budget_usd"]))  # fmt: skip
+        self.__dict__.update(fields)
+        self.mcp_server_names = []
+
+
+async def test_the_prestarted_process_runs_the_request(agent_env, clean_environ: Path):
+    service = AgentService(Settings.from_env(agent_env))
+    try:
+        await service.prestart(Draft(prompt=PROMPT))
+        [prestarted] = agent_processes(clean_environ)
+        result = await service.invoke(parse_request({"prompt": PROMPT}))
+    finally:
+        await service.aclose()
+    assert result.status == 200, result.body
+    assert re.search(r"ppid=(\d+)", result.body["result"]).group(1) == str(prestarted)
+    assert agent_processes(clean_environ) == []
+
+
+async def test_a_different_request_never_reaches_the_prestarted_process(
+    agent_env, clean_environ: Path, dev_model
+):
+    service = AgentService(Settings.from_env(agent_env))
+    try:
+        await service.prestart(Draft(prompt="DRAFT-ONLY-PROMPT", model="claude-other"))
+        [prestarted] = agent_processes(clean_environ)
+        result = await service.invoke(parse_request({"prompt": PROMPT}))
+    finally:
+        await service.aclose()
+    assert result.status == 200, result.body
+    assert re.search(r"ppid=(\d+)", result.body["result"]).group(1) != str(prestarted)
+    assert "DRAFT-ONLY-PROMPT" not in json.dumps(dev_model.requests())
+    assert agent_processes(clean_environ) == []
+
+
+def test_a_refused_request_leaves_no_process_and_no_workspace(run_cli, clean_environ: Path):
+    run = run_cli({"prompt": "x" * 2000}, AGENTCONTAINERS_MAX_PROMPT_BYTES="1000")
+    assert run.status == 413
+    assert agent_processes(clean_environ) == []
+    workspaces = clean_environ / "workspaces"
+    assert not workspaces.exists() or list(workspaces.iterdir()) == []
