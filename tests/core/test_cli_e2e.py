@@ -231,3 +231,10 @@ def test_unknown_mcp_server_is_400(run_cli):
     run = run_cli({"prompt": "hi", "env": {"MCP_SERVERS": "nosuch"}})
     assert run.status == 400
     assert "nosuch" in run.body["error"]["message"]
+
+
+def test_a_bad_operator_setting_is_named_not_a_traceback(run_cli):
+    run = run_cli({"prompt": "hi"}, MAX_TURNS="lots")
+    assert run.status == 500
+    assert run.body["error"]["code"] == "config"
+    assert "MAX_TURNS" in run.body["error"]["message"]

@@ -86,3 +86,18 @@ def test_system_prompt_layers():
     )
     replaced = Settings.from_env({"SYSTEM_PROMPT": "OP"})
     assert system_prompts(AGENT, req(append_system_prompt="REQ"), replaced) == ("OP\n\nREQ", None)
+
+
+def test_settings_name_the_bad_variable_and_hide_secrets():
+    from agentcontainers.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="AGENTCONTAINERS_RUN_TIMEOUT"):
+        Settings.from_env({"AGENTCONTAINERS_RUN_TIMEOUT": "-1"})
+    with pytest.raises(ConfigError, match="FS_SHIM"):
+        Settings.from_env({"FS_SHIM": "perhaps"})
+    settings = Settings.from_env(
+        {"ANTHROPIC_API_KEY": "sk-secret-1", "FS_SHIM": "0", "LAMBDA": "true"}
+    )
+    assert "sk-secret-1" not in repr(settings)
+    assert settings.fs_shim is False and settings.lambda_mode is True
+    assert settings.anthropic_api_key.get_secret_value() == "sk-secret-1"
