@@ -1,12 +1,12 @@
 """The one-shot path against the bare CLI: ``agentcontainers run`` vs ``claude -p``.
 
-Same prompt, same dev model, alternating, one run; prints the ratio of medians. Three cases:
-``plain`` (a persona with Claude Code's defaults, like the bare CLI: the service's own
-overhead), and the built-in ``assistant`` (Clarice, with her memory MCP server) both with the
-gateway embedded in the run and with a running gateway (``AGENTCONTAINERS_MCP_URL``, the
-Compose/Kubernetes topology).
+Same prompt, same dev model, alternating, one run; prints the ratio of medians. Cases:
+``plain`` (a persona with Claude Code's defaults and no MCP servers, like the bare CLI: the
+service's own overhead, which the target is about), and the built-in ``assistant`` (Clarice,
+whose memory MCP server is started inside the one-shot process, for reference).
 
-Target (issue 2): <= 1.25x for ``plain``. Usage: ``python bench/cli_overhead.py [ROUNDS]``.
+Target (issue 2): <= 1.25x for ``plain``.
+Usage: ``python bench/cli_overhead.py [ROUNDS] [--assistant]``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ PROMPT = "who are you"
 
 
 def main() -> None:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    numbers = [a for a in sys.argv[1:] if a.isdigit()]
+    rounds = int(numbers[0]) if numbers else 10
     with dev_model() as url, tempfile.TemporaryDirectory() as tmp:
         base = {
             "PATH": os.environ["PATH"],
@@ -58,8 +59,16 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "agentcontainers", "run", request],
                            env=ours_env, check=True, capture_output=True)  # fmt: skip
 
+        def assistant() -> None:
+            subprocess.run([sys.executable, "-m", "agentcontainers", "run", request],
+                           env={**ours_env, "AGENT": "assistant"}, check=True,
+                           capture_output=True)  # fmt: skip
+
         print(f"one-shot CLI vs bare Claude Code CLI, dev model, {rounds} rounds alternating")
-        times = alternate(rounds, **{"bare claude -p": bare, "agentcontainers run": ours})
+        cases = {"bare claude -p": bare, "agentcontainers run (plain)": ours}
+        if "--assistant" in sys.argv:
+            cases["agentcontainers run (assistant)"] = assistant
+        times = alternate(rounds, **cases)
         report(times, "bare claude -p")
 
 

@@ -57,7 +57,11 @@ FAST_EXIT = {"run"}
 
 def console() -> None:
     """The ``agentcontainers`` console script."""
-    code = main()
+    try:
+        code = main()
+    except BrokenPipeError:  # the reader went away (`| head`): nothing left to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        os._exit(1)
     if _chosen(sys.argv[1:]) in FAST_EXIT:
         sys.stdout.flush()
         sys.stderr.flush()
