@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import statistics
 import subprocess
 import sys
@@ -25,6 +26,19 @@ def dev_model() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def cli_envs(url: str, tmp: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Environments for the bare CLI and for agentcontainers, against the dev model at ``url``."""
+    base = {"PATH": os.environ["PATH"], "HOME": tmp, "ANTHROPIC_BASE_URL": url,
+            "ANTHROPIC_API_KEY": "bench"}  # fmt: skip
+    bare = {
+        **base,
+        "CLAUDE_CONFIG_DIR": f"{tmp}/bare",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "DISABLE_AUTOUPDATER": "1",
+    }
+    return bare, base
 
 
 def timed(fn: Callable[[], object]) -> float:

@@ -12,14 +12,13 @@ Usage: ``python bench/cli_overhead.py [ROUNDS] [--assistant]``.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import alternate, dev_model, report
+from _common import alternate, cli_envs, dev_model, report
 
 from agentcontainers.runtime.claude_code import bundled_cli_path
 
@@ -30,18 +29,7 @@ def main() -> None:
     numbers = [a for a in sys.argv[1:] if a.isdigit()]
     rounds = int(numbers[0]) if numbers else 10
     with dev_model() as url, tempfile.TemporaryDirectory() as tmp:
-        base = {
-            "PATH": os.environ["PATH"],
-            "HOME": tmp,
-            "ANTHROPIC_BASE_URL": url,
-            "ANTHROPIC_API_KEY": "bench",
-        }
-        bare_env = {
-            **base,
-            "CLAUDE_CONFIG_DIR": f"{tmp}/bare",
-            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-            "DISABLE_AUTOUPDATER": "1",
-        }
+        bare_env, base = cli_envs(url, tmp)
         ours_env = {
             **base,
             "STATE_DIR": f"{tmp}/state",

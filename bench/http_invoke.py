@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import alternate, dev_model, report
+from _common import alternate, cli_envs, dev_model, report
 
 from agentcontainers.runtime.claude_code import bundled_cli_path
 
@@ -66,18 +66,7 @@ def concurrently(count: int, call: object) -> float:
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 10
     with dev_model() as url, tempfile.TemporaryDirectory() as tmp:
-        base = {
-            "PATH": os.environ["PATH"],
-            "HOME": tmp,
-            "ANTHROPIC_BASE_URL": url,
-            "ANTHROPIC_API_KEY": "bench",
-        }
-        bare_env = {
-            **base,
-            "CLAUDE_CONFIG_DIR": f"{tmp}/bare",
-            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-            "DISABLE_AUTOUPDATER": "1",
-        }
+        bare_env, base = cli_envs(url, tmp)
         # "plain": a persona with no MCP servers and no instructions, so the comparison with
         # the bare CLI measures the service; the assistant adds its memory tools (MCP).
         plain = Path(tmp, "personas", "plain")

@@ -90,7 +90,9 @@ def serve(
     from agentcontainers.settings import Settings
 
     assert isinstance(settings, Settings)
-    sock = _bind(host, port)
+    from agentcontainers.sockets import listen
+
+    sock = listen(host, port)
     shown = f"[{host}]" if ":" in host else host
     print(f"{LISTENING}http://{shown}:{sock.getsockname()[1]}", flush=True)
     config = uvicorn.Config(
@@ -105,18 +107,3 @@ def serve(
     finally:
         sock.close()
     return 0
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(2048)
-    except OSError:
-        sock.close()
-        raise
-    return sock

@@ -11,6 +11,8 @@ import argparse
 import socket
 import sys
 
+from agentcontainers.sockets import listen
+
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "STAND_IN_NOTICE", "add_arguments", "bind", "serve"]
 
 DEFAULT_HOST = "127.0.0.1"
@@ -40,27 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """Open a listening TCP socket on ``host:port`` (port 0: a free one).
-
-    Args:
-        host: An address or name to bind.
-        port: The port, or 0.
-
-    Returns:
-        The bound, listening socket.
-    """
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(1024)
-    except OSError:
-        sock.close()
-        raise
-    return sock
+    """Open a listening TCP socket on ``host:port`` (port 0: a free one)."""
+    return listen(host, port, backlog=1024)
 
 
 def url_of(host: str, sock: socket.socket) -> str:

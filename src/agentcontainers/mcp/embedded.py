@@ -18,6 +18,7 @@ import uvicorn
 from agentcontainers.mcp.config import GatewayConfig
 from agentcontainers.mcp.gateway import Gateway
 from agentcontainers.settings import Settings
+from agentcontainers.sockets import listen
 
 
 def assistant_db_path(settings: Settings) -> Path:
@@ -35,15 +36,8 @@ class _Server(uvicorn.Server):
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A listening-ready TCP socket on ``host:port`` (port 0: any free port)."""
-    address = "127.0.0.1" if host == "localhost" else host.strip("[]")
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose protocol
-    # says TCP, and without it Nagle's algorithm adds ~40 ms to small responses.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((address, port))
-    return sock
+    """A listening TCP socket on ``host:port`` (port 0: any free port)."""
+    return listen(host, port)
 
 
 def _url(sock: socket.socket) -> str:
