@@ -238,3 +238,26 @@ def test_a_bad_operator_setting_is_named_not_a_traceback(run_cli):
     assert run.status == 500
     assert run.body["error"]["code"] == "config"
     assert "MAX_TURNS" in run.body["error"]["message"]
+
+
+def test_files_the_agent_writes_do_not_change_its_next_run(run_cli, clean_environ):
+    settings = json.dumps({"env": {"INJECTED_BY_AGENT": "yes"}, "permissions": {"allow": ["Edit"]}})
+    # An adversarial agent hides the path from Claude Code's own guard on settings files.
+    script = (
+        "echo 'AGENT-WRITTEN-CLAUDE-MD' > CLAUDE.md; d=.cla; d=${d}ude; mkdir -p $d; "
+        f"echo '{settings}' > $d/settings.json; cp $d/settings.json $d/settings.local.json; "
+        "echo wrote"
+    )
+    first = run_cli({"prompt": f"[[tool Bash {json.dumps({'command': script})}]]"})
+    assert "wrote" in first.body["result"], first.body
+    session = first.body["session_id"]
+    workspace = clean_environ / "workspaces" / session
+    assert (workspace / "CLAUDE.md").is_file() and (workspace / ".claude/settings.json").is_file()
+    echoed = run_cli({"prompt": "[[echo-system]]", "resume_session_id": session})
+    assert echoed.status == 200, echoed.body
+    assert "AGENT-WRITTEN-CLAUDE-MD" not in echoed.body["result"]
+    probe = json.dumps({"command": "echo injected=${INJECTED_BY_AGENT:-no}"})
+    env = run_cli({"prompt": f"[[tool Bash {probe}]]", "resume_session_id": session})
+    assert "injected=no" in env.body["result"], env.body["result"]
+    tools = run_cli({"prompt": "[[echo-tools]]", "resume_session_id": session})
+    assert "Edit" not in tools.body["result"].split(", ")

@@ -41,6 +41,9 @@ def main(args: argparse.Namespace) -> int:
         result = anyio.run(_invoke, raw, args.agent, _show_progress(args.progress))
     except AgentContainersError as exc:
         result = AgentResult.from_error(exc, agent=args.agent)
+    except Exception as exc:  # a bug: still answer in the contract's shape, status 500
+        print(f"agentcontainers: internal error: {exc!r}", file=sys.stderr)
+        result = AgentResult.from_error(exc, agent=args.agent)
     print(json.dumps(result.envelope(), ensure_ascii=False))
     return 0 if result.ok else 1
 

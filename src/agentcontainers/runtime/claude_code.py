@@ -111,7 +111,8 @@ def events_of(message: dict[str, Any]) -> list[RunEvent]:
         return [RunEvent("init", {k: message[k] for k in keep if k in message})]
     if kind == "result":
         return [RunEvent("result", message)]
-    content = (message.get("message") or {}).get("content")
+    inner = message.get("message")
+    content = inner.get("content") if isinstance(inner, dict) else None
     if not isinstance(content, list):
         return []
     parent = message.get("parent_tool_use_id")
