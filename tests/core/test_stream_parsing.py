@@ -14,7 +14,7 @@ json_values = st.recursive(
         | st.dictionaries(
             st.sampled_from(["type", "message", "content", "text", "x"]), children, max_size=4
         )
-    ),  # fmt: skip
+    ),
     max_leaves=15,
 )
 messages = st.fixed_dictionaries(
