@@ -172,13 +172,7 @@ class AgentService:
         For ingresses that must answer before the run starts (a stream has said 200 by then):
         prompt size, the persona, the env allowlist, MCP server names, session ownership.
         """
-        size = len(request.prompt.encode())
-        if size > self.settings.max_prompt_bytes:
-            raise PayloadTooLarge(
-                f"prompt is {size} bytes, over the limit of {self.settings.max_prompt_bytes}"
-            )
-        agent = await anyio.to_thread.run_sync(self.agent, request.agent)
-        policy.request_env(agent, request, self.settings)
+        agent, _ = await anyio.to_thread.run_sync(self._admit, request)
         names = self._mcp_names(agent, request)
         if names:
             from agentcontainers.mcp.wiring import known_servers
@@ -187,6 +181,16 @@ class AgentService:
         if request.resume_session_id:
             await self.get_session(caller, request.resume_session_id)
         return agent
+
+    def _admit(self, request: AgentRequest) -> tuple[Agent, dict[str, str]]:
+        """The first refusals: prompt size, the persona, the env allowlist."""
+        size = len(request.prompt.encode())
+        if size > self.settings.max_prompt_bytes:
+            raise PayloadTooLarge(
+                f"prompt is {size} bytes, over the limit of {self.settings.max_prompt_bytes}"
+            )
+        agent = self.agent(request.agent)
+        return agent, policy.request_env(agent, request, self.settings)
 
     async def _session_exists(self, session_id: str) -> bool:
         return await anyio.to_thread.run_sync(self.index.get, session_id) is not None
@@ -204,14 +208,8 @@ class AgentService:
         known: dict[str, Any],
         session_id: str | None,
     ) -> AgentResult:
-        size = len(request.prompt.encode())
-        if size > self.settings.max_prompt_bytes:
-            raise PayloadTooLarge(
-                f"prompt is {size} bytes, over the limit of {self.settings.max_prompt_bytes}"
-            )
-        agent = self.agent(request.agent)
+        agent, passed_env = self._admit(request)
         tools = policy.effective_tools(agent, request)
-        passed_env = policy.request_env(agent, request, self.settings)
         mcp_names = self._mcp_names(agent, request)
         mcp_rules: list[str] = []
         servers: dict[str, Any] = {}
@@ -284,13 +282,12 @@ class AgentService:
         if prestart is None or not self.settings.fs_shim or draft.resume_session_id:
             return
         try:
-            agent = self.agent(draft.agent)
-            if self._mcp_names(agent, draft):
-                return
-            tools = policy.effective_tools(agent, draft)
-            passed_env = policy.request_env(agent, draft, self.settings)
+            agent, passed_env = self._admit(draft)
         except AgentContainersError:
             return  # invoke will refuse it with the right message
+        if self._mcp_names(agent, draft):
+            return
+        tools = policy.effective_tools(agent, draft)
         session_id = str(uuid.uuid4())
         ws = _make_workspace(
             self.settings.state_dir / "workspaces" / session_id,
