@@ -215,9 +215,11 @@ class ClaudeCodeRuntime:
                 env=env,
                 start_new_session=True,
             )
-        except OSError as exc:
+        except BaseException as exc:  # cancelled while starting, too
             stderr.close()
-            raise RuntimeCrashed(f"could not start the Claude Code CLI: {exc}") from exc
+            if isinstance(exc, OSError):
+                raise RuntimeCrashed(f"could not start the Claude Code CLI: {exc}") from exc
+            raise
         return _Launched(spec, process, stderr, marker, anyio.current_time() + spec.timeout_s)
 
     async def _adopt_or_launch(self, spec: RunSpec) -> _Launched:
