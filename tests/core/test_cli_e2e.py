@@ -261,3 +261,12 @@ def test_files_the_agent_writes_do_not_change_its_next_run(run_cli, clean_enviro
     assert "injected=no" in env.body["result"], env.body["result"]
     tools = run_cli({"prompt": "[[echo-tools]]", "resume_session_id": session})
     assert "Edit" not in tools.body["result"].split(", ")
+
+
+def test_progress_on_stderr_keeps_stdout_to_the_envelope(run_cli):
+    run = run_cli({"prompt": '[[tool Bash {"command": "echo step"}]]'}, "--progress", "always")
+    assert run.status == 200
+    lines = run.stderr.splitlines()
+    assert any("starting agent 'tester'" in line for line in lines)
+    assert any("tool  Bash" in line for line in lines)
+    assert any("success · 2 turns" in line for line in lines)

@@ -16,6 +16,10 @@ class ProgressPrinter:
         self.stream = stream
         self.started = time.monotonic()
 
+    def note(self, text: str) -> None:
+        """Print a line of the service's own (before the agent says anything)."""
+        self._line(text)
+
     async def __call__(self, event: RunEvent) -> None:
         """Print one event."""
         data = event.data
@@ -33,8 +37,11 @@ class ProgressPrinter:
                 f"{data.get('subtype')} · {data.get('num_turns')} turns · "
                 f"${float(data.get('total_cost_usd') or 0):.4f}"
             )
+        self._line(line)
+
+    def _line(self, text: str) -> None:
         elapsed = time.monotonic() - self.started
-        self.stream.write(f"[{elapsed:5.1f}s] {line}\n")
+        self.stream.write(f"[{elapsed:5.1f}s] {text}\n")
         self.stream.flush()
 
 

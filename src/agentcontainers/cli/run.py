@@ -12,6 +12,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from agentcontainers.cli.progress import ProgressPrinter
     from agentcontainers.result import AgentResult
 
 HELP = "Run one request and print the response envelope."
@@ -69,7 +70,11 @@ async def _invoke(raw: str, agent: str | None, progress: bool) -> AgentResult:
         request = parse_request(raw)
         if agent:
             request = parse_request({**request.model_dump(exclude_none=True), "agent": agent})
-        return await service.invoke(request, on_event=_progress_printer() if progress else None)
+        printer = _progress_printer() if progress else None
+        if printer is not None:
+            name = request.agent or service.settings.agent
+            printer.note(f"starting agent '{name}' (its MCP servers first, if it has any)")
+        return await service.invoke(request, on_event=printer)
     finally:
         await service.aclose()
 
@@ -123,7 +128,7 @@ def _string_map(value: object) -> bool:
     )
 
 
-def _progress_printer():  # type: ignore[no-untyped-def]
+def _progress_printer() -> ProgressPrinter:
     from agentcontainers.cli.progress import ProgressPrinter
 
     return ProgressPrinter(sys.stderr)
