@@ -271,8 +271,8 @@ class AgentService:
     async def prestart(self, draft: Any) -> None:
         """Start the agent process for a request that is still being validated (one-shot CLI).
 
-        ``draft`` has the request's attributes, unvalidated. When it is a new session without
-        MCP servers, the CLI is started now with the spec :meth:`invoke` would build, so its
+        ``draft`` has the request's attributes, unvalidated. When it is a new session, the CLI
+        is started now with the spec :meth:`invoke` would build, so its
         boot overlaps the caller's validation; :meth:`invoke` then uses that process only if
         the validated request gives an equal spec (else it is discarded), and only then sends
         the prompt. Anything unusual means no prestart: this is an optimisation, never a path
@@ -285,9 +285,19 @@ class AgentService:
             agent, passed_env = self._admit(draft)
         except AgentContainersError:
             return  # invoke will refuse it with the right message
-        if self._mcp_names(agent, draft):
-            return
         tools = policy.effective_tools(agent, draft)
+        mcp_names = self._mcp_names(agent, draft)
+        servers: dict[str, Any] = {}
+        mcp_rules: list[str] = []
+        if mcp_names:
+            # Don't wait for an embedded gateway to load: the CLI boots meanwhile, and its
+            # connection waits in the gateway's listen backlog.
+            try:
+                servers = await self._mcp_servers(mcp_names, agent, draft, wait=False)
+            except AgentContainersError:
+                return
+            for name in servers:
+                mcp_rules.extend(policy.mcp_tool_rules(name, draft) or [])
         session_id = str(uuid.uuid4())
         ws = _make_workspace(
             self.settings.state_dir / "workspaces" / session_id,
@@ -296,7 +306,7 @@ class AgentService:
             False,
             None,
         )
-        spec = self._spec(draft, agent, ws, tools, passed_env, {}, [], None)
+        spec = self._spec(draft, agent, ws, tools, passed_env, servers, mcp_rules, None)
         self._prestarted_session = self._prestart_workspace = session_id
         await prestart(spec)
 
@@ -314,7 +324,7 @@ class AgentService:
         return (plugin,)
 
     async def _mcp_servers(
-        self, names: list[str], agent: Agent, request: AgentRequest
+        self, names: list[str], agent: Agent, request: AgentRequest, *, wait: bool = True
     ) -> dict[str, Any]:
         """The ``mcpServers`` config for the servers this run may use, through the gateway.
 
@@ -336,6 +346,7 @@ class AgentService:
             persona=agent.name,
             allow=None if allow is None else [t for t in allow if t.startswith("mcp__")],
             deny=[t for t in request.disallowed_tools or () if t.startswith("mcp__")],
+            wait=wait,
         )
         return servers
 
@@ -347,6 +358,9 @@ class AgentService:
 
             self.mcp = McpWiring(self.settings)
             await self.mcp.__aenter__()
+            with contextlib.suppress(AgentContainersError):  # a bad persona is the runs' error
+                if self.agent(None).mcp_servers:
+                    await self.mcp.warm()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

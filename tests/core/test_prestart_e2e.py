@@ -32,7 +32,9 @@ class Draft:
             ["append_system_prompt", "allowed_tools", "disallowed_tools", "resume_session_id",
              "env", "agent", "model", "max_turns", "max_budget_usd"]))  # fmt: skip
         self.__dict__.update(fields)
-        self.mcp_server_names = []
+        self.mcp_server_names = [
+            n.strip() for n in (self.env or {}).get("MCP_SERVERS", "").split(",") if n.strip()
+        ]
 
 
 async def test_the_prestarted_process_runs_the_request(agent_env, clean_environ: Path):
@@ -62,6 +64,39 @@ async def test_a_different_request_never_reaches_the_prestarted_process(
     assert re.search(r"ppid=(\d+)", result.body["result"]).group(1) != str(prestarted)
     assert "DRAFT-ONLY-PROMPT" not in json.dumps(dev_model.requests())
     assert agent_processes(clean_environ) == []
+
+
+MEMORY = {"MCP_SERVERS": "assistant"}
+
+
+async def test_a_run_with_mcp_servers_is_prestarted_before_its_gateway_serves(
+    agent_env, clean_environ: Path
+):
+    """The embedded gateway loads for seconds (``mcp``, ``fastmcp``); the agent's CLI boots
+    meanwhile, already configured with the gateway's address, and is the one that runs."""
+    service = AgentService(Settings.from_env(agent_env))
+    try:
+        await service.prestart(Draft(prompt=PROMPT, env=MEMORY))
+        [prestarted] = agent_processes(clean_environ)
+        result = await service.invoke(parse_request({"prompt": PROMPT, "env": MEMORY}))
+    finally:
+        await service.aclose()
+    assert result.status == 200, result.body
+    assert re.search(r"ppid=(\d+)", result.body["result"]).group(1) == str(prestarted)
+    assert agent_processes(clean_environ) == []
+
+
+async def test_a_prestarted_run_has_its_mcp_tools_on_the_first_turn(agent_env, clean_environ):
+    prompt = '[[tool mcp__assistant__create_todo {"title": "water the plants"}]]'
+    service = AgentService(Settings.from_env(agent_env))
+    try:
+        await service.prestart(Draft(prompt=prompt, env=MEMORY))
+        assert len(agent_processes(clean_environ)) == 1
+        result = await service.invoke(parse_request({"prompt": prompt, "env": MEMORY}))
+    finally:
+        await service.aclose()
+    assert result.status == 200, result.body
+    assert "returned" in result.body["result"] and "water the plants" in result.body["result"]
 
 
 def test_a_refused_request_leaves_no_process_and_no_workspace(run_cli, clean_environ: Path):

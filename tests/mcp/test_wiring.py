@@ -94,3 +94,32 @@ async def test_the_embedded_gateway_serves_the_config_it_hands_out(tmp_path: Pat
         async with httpx2.AsyncClient() as http:
             refused = await http.post(entry["url"], json={})
             assert refused.status_code == 401
+
+
+async def test_a_config_handed_out_before_the_gateway_serves_reaches_it_once_it_does(
+    tmp_path: Path,
+) -> None:
+    """``wait=False`` answers while the embedded gateway still loads; a client connecting then
+    waits for it rather than failing, and the same scope gets the same token (equal configs)."""
+    async with McpWiring(settings(tmp_path)) as wiring:
+        early = await wiring.servers_for(["assistant"], persona="assistant", wait=False)
+        entry = early["assistant"]
+        async with (
+            httpx2.AsyncClient(headers=entry["headers"]) as http,
+            Client(streamable_http_client(entry["url"], http_client=http), mode="legacy") as client,
+        ):
+            names = {tool.name for tool in (await client.list_tools()).tools}
+        assert "create_todo" in names
+        assert await wiring.servers_for(["assistant"], persona="assistant") == early
+
+
+async def test_a_long_lived_service_starts_loading_its_default_personas_gateway(
+    tmp_path: Path,
+) -> None:
+    from agentcontainers.service import AgentService
+
+    async with AgentService(settings(tmp_path, AGENT="assistant")) as service:
+        assert service.mcp.gateway_url is not None
+        await service.mcp.start()  # serving, or raising why not
+    async with AgentService(settings(tmp_path, AGENT="plain")) as service:
+        assert service.mcp.gateway_url is None

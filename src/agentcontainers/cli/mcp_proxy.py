@@ -90,7 +90,8 @@ def main(args: argparse.Namespace) -> int:
 
     from agentcontainers.errors import ConfigError
     from agentcontainers.mcp.config import gateway_config
-    from agentcontainers.mcp.embedded import assistant_db_path, serve_gateway
+    from agentcontainers.mcp.embedded import assistant_db_path
+    from agentcontainers.mcp.serving import serve_gateway
     from agentcontainers.settings import Settings
 
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")

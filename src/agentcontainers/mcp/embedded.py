@@ -1,24 +1,28 @@
-"""Serving a :class:`~.gateway.Gateway` with uvicorn: as the ``mcp-proxy`` command, or from a
-task of another process (:class:`EmbeddedGateway`, so a one-shot run needs no separate gateway).
+"""A gateway served by a task of this process, so a one-shot run needs no separate gateway.
+
+This module is light on purpose: :meth:`EmbeddedGateway.start` binds the socket and returns the
+URL at once, and the gateway (``mcp`` and ``fastmcp`` take seconds to import) loads in a worker
+thread while the caller goes on, e.g. starting the agent's CLI, which boots meanwhile. A client
+connecting before the gateway serves waits in the socket's listen backlog.
 """
 
 from __future__ import annotations
 
-import contextlib
+import importlib
+import logging
 import secrets
-import signal
 import socket
-from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import anyio
 import anyio.abc
-import uvicorn
+import anyio.to_thread
 
 from agentcontainers.mcp.config import GatewayConfig
-from agentcontainers.mcp.gateway import Gateway
 from agentcontainers.settings import Settings
 from agentcontainers.sockets import listen
+
+logger = logging.getLogger(__name__)
 
 
 def assistant_db_path(settings: Settings) -> Path:
@@ -27,76 +31,15 @@ def assistant_db_path(settings: Settings) -> Path:
     return Path(configured) if configured else settings.state_dir / "assistant.db"
 
 
-class _Server(uvicorn.Server):
-    """uvicorn, minus its signal handlers: the host process owns its signals."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 def bind(host: str, port: int) -> socket.socket:
     """A listening TCP socket on ``host:port`` (port 0: any free port)."""
     return listen(host, port)
 
 
-def _url(sock: socket.socket) -> str:
+def url_of(sock: socket.socket) -> str:
+    """The base URL of a listening socket."""
     host, port = sock.getsockname()[:2]
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
-async def _serve_until_started(
-    server: uvicorn.Server, sock: socket.socket, task_group: anyio.abc.TaskGroup
-) -> None:
-    finished = anyio.Event()
-
-    async def serve() -> None:
-        try:
-            await server.serve([sock])
-        finally:
-            finished.set()
-
-    task_group.start_soon(serve)
-    while not server.started:
-        if finished.is_set():
-            raise RuntimeError("the MCP gateway's HTTP server did not start")
-        await anyio.sleep(0.005)
-
-
-def _uvicorn_config(gateway: Gateway) -> uvicorn.Config:
-    return uvicorn.Config(
-        gateway, lifespan="off", log_level="warning", access_log=False, timeout_graceful_shutdown=5
-    )
-
-
-async def serve_gateway(
-    config: GatewayConfig,
-    *,
-    host: str,
-    port: int,
-    token: str | None,
-    allowed_hosts: Sequence[str] = (),
-    assistant_db: Path | None = None,
-    json_response: bool = True,
-    on_ready: Callable[[str], None] = lambda url: None,
-) -> None:
-    """Serve the gateway until SIGINT or SIGTERM, then shut down cleanly."""
-    gateway = Gateway(
-        config,
-        token=token,
-        allowed_hosts=allowed_hosts,
-        assistant_db=assistant_db,
-        json_response=json_response,
-    )
-    sock = bind(host, port)
-    server = _Server(_uvicorn_config(gateway))
-    async with gateway, anyio.create_task_group() as task_group:
-        await _serve_until_started(server, sock, task_group)
-        on_ready(_url(sock))
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async for _ in signals:
-                server.should_exit = True
-                break
 
 
 class EmbeddedGateway:
@@ -110,28 +53,59 @@ class EmbeddedGateway:
         self, config: GatewayConfig, *, assistant_db: Path, token: str | None = None
     ) -> None:
         self.token = token or secrets.token_urlsafe(32)
-        # Barely wait for upstreams: the agent's CLI takes longer to start than they do to
-        # connect, and a request arriving meanwhile waits for its upstream anyway.
-        self.gateway = Gateway(
-            config, token=self.token, assistant_db=assistant_db, startup_wait=0.5
-        )
+        self.config = config
+        self.assistant_db = assistant_db
         self.url = ""
         self._stop = anyio.Event()
+        self._ready = anyio.Event()
+        self._error: Exception | None = None
 
-    async def start(self, task_group: anyio.abc.TaskGroup) -> str:
-        """Start serving in ``task_group``; returns the base URL once it accepts connections."""
-        self.url = await task_group.start(self._run)
+    def start(self, task_group: anyio.abc.TaskGroup) -> str:
+        """Bind, start loading and serving in ``task_group``, and return the base URL now.
+
+        :meth:`ready` waits until the gateway serves (or failed to).
+        """
+        sock = bind("127.0.0.1", 0)
+        self.url = url_of(sock)
+        task_group.start_soon(self._run, sock)
         return self.url
+
+    async def ready(self) -> None:
+        """Wait until the gateway serves.
+
+        Raises:
+            RuntimeError: It could not start (the cause is chained).
+        """
+        await self._ready.wait()
+        if self._error is not None:
+            raise RuntimeError(f"the MCP gateway did not start: {self._error}") from self._error
 
     def stop(self) -> None:
         """Ask the server to shut down (the task ends once it has)."""
         self._stop.set()
 
-    async def _run(self, *, task_status: anyio.abc.TaskStatus[str]) -> None:
-        sock = bind("127.0.0.1", 0)
-        server = _Server(_uvicorn_config(self.gateway))
-        async with self.gateway, anyio.create_task_group() as task_group:
-            await _serve_until_started(server, sock, task_group)
-            task_status.started(_url(sock))
-            await self._stop.wait()
-            server.should_exit = True
+    async def _run(self, sock: socket.socket) -> None:
+        try:
+            serving = await anyio.to_thread.run_sync(
+                importlib.import_module, "agentcontainers.mcp.serving"
+            )
+            if self._stop.is_set():
+                return
+            # Barely wait for upstreams: a request arriving before one connects waits for it.
+            gateway = serving.Gateway(
+                self.config, token=self.token, assistant_db=self.assistant_db, startup_wait=0.5
+            )
+            server = serving.server_for(gateway)
+            async with gateway, anyio.create_task_group() as task_group:
+                await serving.serve_until_started(server, sock, task_group)
+                self._ready.set()
+                await self._stop.wait()
+                server.should_exit = True
+        except Exception as exc:
+            if self._ready.is_set():
+                raise
+            logger.error("the embedded MCP gateway did not start: %r", exc)
+            self._error = exc
+        finally:
+            self._ready.set()
+            sock.close()

@@ -19,6 +19,7 @@ Example::
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Any, Self
@@ -32,6 +33,9 @@ from agentcontainers.mcp.policy import issue_token
 from agentcontainers.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+_TOKEN_REUSE_S = 60.0
+_TOKEN_CACHE_SIZE = 1024
 
 
 def known_servers(settings: Settings) -> set[str]:
@@ -66,6 +70,7 @@ class McpWiring:
         self._lock = anyio.Lock()
         self._embedded: Any = None
         self._base: tuple[str, str | None] | None = None
+        self._tokens: dict[tuple[Any, ...], tuple[str, float]] = {}
 
     async def __aenter__(self) -> Self:
         self._task_group = anyio.create_task_group()
@@ -92,7 +97,15 @@ class McpWiring:
         Optional: :meth:`servers_for` starts it on first use. Calling this early lets the
         start overlap other work.
         """
-        return (await self._gateway())[0]
+        base = (await self._gateway())[0]
+        if self._embedded is not None:
+            await self._embedded.ready()
+        return base
+
+    async def warm(self) -> None:
+        """Start an embedded gateway loading, without waiting for it: long-lived ingresses call
+        this at start-up so that their first run finds it serving."""
+        await self._gateway()
 
     @property
     def gateway_url(self) -> str | None:
@@ -106,6 +119,7 @@ class McpWiring:
         persona: str,
         allow: list[str] | None = None,
         deny: list[str] | None = None,
+        wait: bool = True,
     ) -> dict[str, dict[str, Any]]:
         """The ``mcpServers`` mapping that gives ``persona``'s agent these servers.
 
@@ -115,6 +129,10 @@ class McpWiring:
             allow: Tool names or patterns the agent may use (``mcp__<server>`` or
                 ``mcp__<server>__<tool>``, ``fnmatch`` wildcards); ``None`` for no limit.
             deny: Tool names or patterns the agent may not use.
+            wait: Return only once the gateway serves. ``False`` returns as soon as its
+                address is known (an embedded gateway may still be loading; clients that
+                connect meanwhile wait for it), so that starting the agent overlaps the
+                gateway's start.
 
         Returns:
             ``{name: {"type": "http", "url": ..., "headers": {"Authorization": ...}}}``.
@@ -133,11 +151,11 @@ class McpWiring:
                     f"unknown MCP server '{name}' in MCP_SERVERS; known: {', '.join(sorted(known))}"
                 )
         base, secret = await self._gateway()
+        if wait and self._embedded is not None:
+            await self._embedded.ready()
         headers: dict[str, str] = {}
         if secret is not None:
-            token = issue_token(
-                secret, persona=persona, servers=wanted, allow=allow, deny=deny or ()
-            )
+            token = self._token(secret, persona, wanted, allow, deny or [])
             headers["Authorization"] = f"Bearer {token}"
         elif allow is not None or deny:
             raise ConfigError(
@@ -152,6 +170,26 @@ class McpWiring:
             }
             for name in wanted
         }
+
+    def _token(
+        self,
+        secret: str,
+        persona: str,
+        servers: list[str],
+        allow: list[str] | None,
+        deny: list[str],
+    ) -> str:
+        """A scoped token, the same one for the same scope within a minute (so that two
+        configs built for one run, e.g. before and after validation, are equal)."""
+        key = (secret, persona, tuple(servers), None if allow is None else tuple(allow), *deny)
+        now = time.monotonic()
+        cached = self._tokens.get(key)
+        if cached is None or now - cached[1] > _TOKEN_REUSE_S:
+            if len(self._tokens) > _TOKEN_CACHE_SIZE:
+                self._tokens.clear()
+            token = issue_token(secret, persona=persona, servers=servers, allow=allow, deny=deny)
+            cached = self._tokens[key] = (token, now)
+        return cached[0]
 
     async def _gateway(self) -> tuple[str, str | None]:
         if self._base is not None:
@@ -178,7 +216,7 @@ class McpWiring:
             embedded = EmbeddedGateway(
                 gateway_config(self.settings.environ), assistant_db=assistant_db_path(self.settings)
             )
-            url = await embedded.start(self._task_group)
+            url = embedded.start(self._task_group)
             self._embedded = embedded
             self._base = (url, embedded.token)
             return self._base
