@@ -202,7 +202,23 @@ def test_stall_waits_without_blocking_other_requests(app: ASGIApp) -> None:
 
     slow, fast = asyncio.run(both())
     assert slow >= 0.5
-    assert fast < 0.4
+    assert fast < slow  # answered while the other one stalled
+
+
+def test_drip_streams_the_same_answer_slowly(app: ASGIApp) -> None:
+    prompt = "[[say a reply long enough to arrive in several pieces, one after another]]"
+
+    async def timed(text: str) -> tuple[float, list[tuple[str, dict[str, Any]]]]:
+        started = time.monotonic()
+        response = await send(app, "POST", "/v1/messages", json=body(text, stream=True))
+        return time.monotonic() - started, sse(response)
+
+    _, plain = asyncio.run(timed(prompt))
+    elapsed, dripped = asyncio.run(timed(prompt + " [[drip 0.05]]"))
+    kinds = [kind for kind, _ in dripped]
+    assert kinds == [kind for kind, _ in plain]
+    assert kinds.count("content_block_delta") > 1
+    assert elapsed >= 0.05 * (len(kinds) - 1)
 
 
 def test_stall_ends_early_when_the_client_goes_away(app: ASGIApp) -> None:

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agentcontainers.devmodel.directives import (
+    MAX_DRIP_SECONDS,
     MAX_STALL_SECONDS,
     Directives,
     ErrorDirective,
@@ -100,6 +101,13 @@ def test_first_error_wins() -> None:
 def test_stall_directive() -> None:
     assert parse("[[stall 1.5]]").stall == 1.5
     assert parse("[[stall 99999]]").stall == MAX_STALL_SECONDS
+
+
+def test_drip_directive() -> None:
+    found = parse("[[drip 0.25]] [[say slowly]]")
+    assert found.drip == 0.25 and found.stall == 0.0 and not found.empty
+    assert parse("[[drip 99999]]").drip == MAX_DRIP_SECONDS
+    assert parse("[[drip soon]]").drip == 0.0
 
 
 def test_directives_combine() -> None:

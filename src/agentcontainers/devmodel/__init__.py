@@ -36,6 +36,9 @@ written anywhere in the prompt in double brackets, script the answer:
 ``[[stall SECONDS]]``
     Wait that long (at most 3600, without blocking other requests) before each answer to this
     prompt; combines with the others.
+``[[drip SECONDS]]``
+    Stream the answer slowly: wait that long (at most 60) between its SSE events, so a client
+    can be seen showing a reply while it arrives. Streamed requests only.
 ``[[say TEXT]]``
     Answer TEXT (everything up to the first ``]]``, surrounding whitespace trimmed).
 

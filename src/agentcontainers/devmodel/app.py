@@ -154,7 +154,7 @@ def create_app() -> Starlette:
         if body.get("stream") is True:
             events = wire.sse_events(answer, input_tokens)
             return StreamingResponse(
-                _stream(events), media_type="text/event-stream", headers=headers
+                _stream(events, answer.drip), media_type="text/event-stream", headers=headers
             )
         return JSONResponse(wire.message(answer, input_tokens), headers=headers)
 
@@ -260,6 +260,8 @@ async def _stall(request: Request, seconds: float) -> bool:
     return False
 
 
-async def _stream(events: list[bytes]) -> AsyncIterator[bytes]:
-    for event in events:
+async def _stream(events: list[bytes], drip: float = 0.0) -> AsyncIterator[bytes]:
+    for number, event in enumerate(events):
+        if drip and number:
+            await asyncio.sleep(drip)
         yield event

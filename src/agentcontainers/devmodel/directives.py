@@ -11,6 +11,7 @@ The grammar (whitespace inside the brackets is free, keywords are lower case)::
     [[error STATUS]]         answer with HTTP STATUS (400-599) and an Anthropic error body
     [[error STATUS N]]       the same, for the first N identical requests only
     [[stall SECONDS]]        wait that long before answering (at most 3600)
+    [[drip SECONDS]]         stream slowly: wait that long between SSE events (at most 60)
     [[say TEXT]]             answer with TEXT (up to the first ``]]``, surrounding spaces trimmed)
 
 Anything that does not parse is plain text: :func:`parse` never raises.
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = [
+    "MAX_DRIP_SECONDS",
     "MAX_STALL_SECONDS",
     "Directives",
     "ErrorDirective",
@@ -34,10 +36,13 @@ __all__ = [
 ]
 
 MAX_STALL_SECONDS = 3600.0
+MAX_DRIP_SECONDS = 60.0
 
 TextKind = Literal["say", "echo-system", "echo-tools", "echo-model", "history"]
 
-_OPEN = re.compile(r"\[\[\s*(tool|loop|echo-system|echo-tools|echo-model|history|error|stall|say)")
+_OPEN = re.compile(
+    r"\[\[\s*(tool|loop|echo-system|echo-tools|echo-model|history|error|stall|drip|say)"
+)
 _CLOSE = re.compile(r"\s*\]\]")
 _NAME = re.compile(r"\s+([A-Za-z0-9_.:@/-]+)")
 _ERROR = re.compile(r"\s+(\d{3})(?:\s+(\d{1,6}))?\s*\]\]")
@@ -94,11 +99,12 @@ class Directives:
     texts: tuple[TextDirective, ...] = ()
     error: ErrorDirective | None = None
     stall: float = 0.0
+    drip: float = 0.0
 
     @property
     def empty(self) -> bool:
         """True when the prompt holds no directive at all."""
-        return not (self.tools or self.loop or self.texts or self.error or self.stall)
+        return not (self.tools or self.loop or self.texts or self.error or self.stall or self.drip)
 
 
 def parse(text: str) -> Directives:
@@ -108,8 +114,8 @@ def parse(text: str) -> Directives:
         text: The prompt (any string).
 
     Returns:
-        The directives found. The first ``loop``, ``error`` and ``stall`` win; ``tool`` and
-        text directives accumulate in order.
+        The directives found. The first ``loop``, ``error``, ``stall`` and ``drip`` win;
+        ``tool`` and text directives accumulate in order.
     """
     if not isinstance(text, str) or "[[" not in text:
         return Directives()
@@ -117,7 +123,7 @@ def parse(text: str) -> Directives:
     texts: list[TextDirective] = []
     loop: ToolDirective | None = None
     error: ErrorDirective | None = None
-    stall = 0.0
+    stall = drip = 0.0
     pos = 0
     while True:
         match = _OPEN.search(text, pos)
@@ -138,9 +144,11 @@ def parse(text: str) -> Directives:
             texts.append(item)
         elif isinstance(item, ErrorDirective):
             error = error or item
+        elif keyword == "drip":
+            drip = drip or item
         elif not stall:
             stall = item
-    return Directives(tuple(tools), loop, tuple(texts), error, stall)
+    return Directives(tuple(tools), loop, tuple(texts), error, stall, drip)
 
 
 _Item = ToolDirective | TextDirective | ErrorDirective | float
@@ -156,11 +164,12 @@ def _parse_one(keyword: str, text: str, pos: int) -> tuple[_Item, int] | None:
             return None
         times = int(m.group(2)) if m.group(2) is not None else None
         return ErrorDirective(int(m.group(1)), times), m.end()
-    if keyword == "stall":
+    if keyword in ("stall", "drip"):
         m = _STALL.match(text, pos)
         if m is None:
             return None
-        return min(float(m.group(1)), MAX_STALL_SECONDS), m.end()
+        limit = MAX_STALL_SECONDS if keyword == "stall" else MAX_DRIP_SECONDS
+        return min(float(m.group(1)), limit), m.end()
     if keyword == "say":
         m = _SAY.match(text, pos)
         if m is None or not m.group(1).strip():

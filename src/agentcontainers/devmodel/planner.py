@@ -54,6 +54,8 @@ class Plan:
     stop_reason: str = "end_turn"
     error: ErrorDirective | None = None
     stall: float = 0.0
+    #: Seconds between the events of a streamed answer (``[[drip]]``).
+    drip: float = 0.0
     message_id: str = "msg_dev"
 
 
@@ -162,10 +164,16 @@ def plan(body: dict[str, Any]) -> Plan:
     system = system_text(body.get("system"))
     count = len(messages) if isinstance(messages, list) else 0
     ident = _digest(count, len(turn.steps), turn.prompt, model)
-    result = Plan(model, error=found.error, stall=found.stall, message_id=f"msg_dev_{ident[:24]}")
+    result = Plan(
+        model,
+        error=found.error,
+        stall=found.stall,
+        drip=found.drip,
+        message_id=f"msg_dev_{ident[:24]}",
+    )
     step = len(turn.steps)
     if "tools" not in body:
-        result.error, result.stall = None, 0.0
+        result.error, result.stall, result.drip = None, 0.0, 0.0
         result.blocks = [{"type": "text", "text": side_answer(body)}]
     elif step < len(found.tools):
         result.blocks = [_tool_block(found.tools[step], ident)]
