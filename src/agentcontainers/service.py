@@ -5,6 +5,7 @@ session, run the agent, record the outcome. Every ingress calls :meth:`AgentServ
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import shutil
 import tempfile
@@ -147,17 +148,21 @@ class AgentService:
         caller: str = LOCAL_CALLER,
         on_event: EventHandler | None = None,
         timeout_s: float | None = None,
+        text_deltas: bool = False,
     ) -> AgentResult:
         """Run ``request`` for ``caller``; never raises for request or run errors.
 
         Errors come back as an error-shaped :class:`AgentResult` (its ``status`` chosen from
-        the error's type). Cancellation propagates after the run's process is stopped.
+        the error's type). Cancellation propagates after the run's process is stopped. With
+        ``text_deltas``, ``on_event`` also gets ``text_delta`` events while the model writes.
         """
         agent_name = request.agent or self.settings.agent
         known: dict[str, Any] = {}
         try:
             session_id, self._prestarted_session = self._prestarted_session, None
-            return await self._invoke(request, caller, on_event, timeout_s, known, session_id)
+            return await self._invoke(
+                request, caller, on_event, timeout_s, known, session_id, text_deltas
+            )
         except AgentContainersError as exc:
             if isinstance(exc, RunError):
                 log.warning("run failed: %s (agent %s)", exc.message, agent_name)
@@ -207,6 +212,7 @@ class AgentService:
         timeout_s: float | None,
         known: dict[str, Any],
         session_id: str | None,
+        text_deltas: bool = False,
     ) -> AgentResult:
         agent, passed_env = self._admit(request)
         tools = policy.effective_tools(agent, request)
@@ -222,6 +228,8 @@ class AgentService:
             known["session_id"] = ws.session_id if self.settings.fs_shim else None
             record_base = ws.record
             spec = self._spec(request, agent, ws, tools, passed_env, servers, mcp_rules, timeout_s)
+            if text_deltas:
+                spec = dataclasses.replace(spec, partial_messages=True)
             started = time.time()
             result = await self._run(spec, on_event)
             await self._record(ws, caller, agent, request, result, started, record_base)

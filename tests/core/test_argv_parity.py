@@ -37,6 +37,7 @@ def test_argv_matches_the_sdk(tmp_path: Path):
         mcp_servers=servers,
         mcp_tool_rules=("mcp__everything",),
         extra_args={"agents": json.dumps({"a": {"description": "d", "prompt": "p"}})},
+        partial_messages=True,
     )
     options = ClaudeAgentOptions(
         tools=["Bash", "Read"],
@@ -52,6 +53,7 @@ def test_argv_matches_the_sdk(tmp_path: Path):
         strict_mcp_config=True,
         setting_sources=[],
         extra_args={"agents": json.dumps({"a": {"description": "d", "prompt": "p"}})},
+        include_partial_messages=True,
     )
     ours, theirs = build_argv(spec, "claude"), sdk_argv(options)
     assert _pairs(ours) == _pairs(theirs)

@@ -83,6 +83,27 @@ def test_a_reconnecting_client_gets_exactly_the_events_it_missed(serve):
     assert everything[-1]["data"]["result"] == "tool Bash returned: one\ntool Bash returned: two"
 
 
+LONG_REPLY = "Here is a reply long enough that the model writes it in several pieces, in order."
+
+
+@pytest.mark.parametrize("route", ["stream", "runs"])
+def test_text_deltas_stream_a_reply_as_it_is_written_then_whole(serve, route):
+    server = serve()
+    url = f"{server.url}/v1/agents/tester/{route}?text_deltas=true"
+    started = httpx.post(url, json={"prompt": f"[[say {LONG_REPLY}]]"}, timeout=60)
+    if route == "runs":
+        assert started.status_code == 202
+        run_id = started.json()["run_id"]
+        started = httpx.get(f"{server.url}/v1/runs/{run_id}/events", timeout=60)
+    events = parse_sse(started.text)
+    names = [e["event"] for e in events]
+    deltas = [e["data"]["text"] for e in events if e["event"] == "text_delta"]
+    assert len(deltas) > 1
+    assert names == ["run", "init", *["text_delta"] * len(deltas), "text", "result"]
+    assert "".join(deltas) == LONG_REPLY == events[-2]["data"]["text"]
+    assert all(e["data"]["parent_tool_use_id"] is None for e in events[2:-2])
+
+
 def test_a_client_leaving_a_stream_cancels_its_run(serve, clean_environ):
     server = serve()  # AGENTCONTAINERS_RECONNECT_GRACE=0
     prompt = '[[tool Bash {"command": "echo start; sleep 45; echo end"}]]'

@@ -57,6 +57,25 @@ def test_streamed_answer_and_tool_cards(server: Server, open_browser: Any) -> No
     screenshot(page, "desktop-tool-cards")
 
 
+def test_a_reply_shows_while_the_model_writes_it(server: Server, open_browser: Any) -> None:
+    """Text streams in pieces (text_delta events); the whole message then replaces them once."""
+    browsing = open_browser()
+    page = browsing.page
+    chat = ChatPage(page, server.url).open()
+    words = (
+        "Streaming **words** arrive one piece at a time in this reply, and it ends with THE-END."
+    )
+    reply = chat.send(f"[[say {words}]] [[drip 1]]")
+    markdown = reply.locator(".markdown")
+    expect(markdown).to_contain_text("Streaming", timeout=60_000)
+    expect(markdown).not_to_contain_text("THE-END", timeout=1)  # more pieces still to come
+    expect(reply).to_have_class(re.compile(r"\bpending\b"))
+    screenshot(page, "desktop-streaming")
+    chat.wait_done(reply)
+    expect(markdown).to_have_text(words.replace("**", ""))
+    expect(markdown.locator("strong")).to_have_text("words")
+
+
 def test_markdown_is_rendered_and_model_html_is_text(server: Server, open_browser: Any) -> None:
     browsing = open_browser()
     page = browsing.page

@@ -35,6 +35,7 @@ async def start_run(
     *,
     kind: RunKind,
     agent: str | None = None,
+    text_deltas: bool = False,
 ) -> tuple[Run, bool]:
     """Parse and check the request, then start its run (or join the one its key started)."""
     body = await read_body(request, context.settings.max_body_bytes)
@@ -57,7 +58,12 @@ async def start_run(
         await resolve(check_url(webhook_url), context.runs.webhook_policy)
     idempotency = (key, fingerprint(request, body)) if key else None
     return context.runs.start(
-        agent_request, caller=caller, kind=kind, idempotency=idempotency, webhook_url=webhook_url
+        agent_request,
+        caller=caller,
+        kind=kind,
+        idempotency=idempotency,
+        webhook_url=webhook_url,
+        text_deltas=text_deltas,
     )
 
 

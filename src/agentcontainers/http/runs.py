@@ -86,6 +86,8 @@ class Run:
         self.followers = 0
         self.cancel_reason: str | None = None
         self.idempotency: tuple[str, str] | None = None
+        #: Whether the event log also gets ``text_delta`` events.
+        self.text_deltas = False
         self._scope: anyio.CancelScope | None = None
         self._changed = anyio.Event()
         self._done = anyio.Event()
@@ -207,6 +209,7 @@ class RunRegistry:
         kind: RunKind,
         idempotency: tuple[str, str] | None = None,
         webhook_url: str | None = None,
+        text_deltas: bool = False,
     ) -> tuple[Run, bool]:
         """Start a run, or join the one an earlier attempt with the same key started.
 
@@ -243,6 +246,7 @@ class RunRegistry:
             webhook=WebhookState(webhook_url) if webhook_url else None,
         )
         run.followers = 0 if kind == "background" else 1
+        run.text_deltas = text_deltas
         self._runs[run.id] = run
         if idempotency is not None:
             run.idempotency = (caller, idempotency[0])
@@ -305,7 +309,9 @@ class RunRegistry:
                     scope.cancel()
                 run.status = "running"
                 run.started_at = time.time()
-                result = await self.service.invoke(request, caller=run.owner, on_event=run.on_event)
+                result = await self.service.invoke(
+                    request, caller=run.owner, on_event=run.on_event, text_deltas=run.text_deltas
+                )
         except Exception as exc:  # a bug: the run fails, the service goes on
             log.exception("run %s failed unexpectedly", run.id)
             result = AgentResult.from_error(exc, agent=run.agent)

@@ -22,14 +22,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-EventKind = Literal["init", "text", "tool_use", "tool_result", "result"]
+EventKind = Literal["init", "text", "text_delta", "tool_use", "tool_result", "result"]
 
 
 @dataclass(frozen=True)
 class RunEvent:
     """One step of a run, as ingresses show it (SSE events, chat messages).
 
-    ``kind`` is one of ``init`` (session id, model, tools), ``text`` (assistant text),
+    ``kind`` is one of ``init`` (session id, model, tools), ``text`` (assistant text, a whole
+    block), ``text_delta`` (a piece of assistant text as the model writes it; only when the
+    spec asks for ``partial_messages``, and always followed by the whole ``text``),
     ``tool_use`` (id, name, input), ``tool_result`` (tool_use_id, content, is_error) and
     ``result`` (the Claude Code result object, passed through).
     """
@@ -65,6 +67,8 @@ class RunSpec:
     add_dirs: tuple[Path, ...] = ()
     plugin_dirs: tuple[Path, ...] = ()
     extra_args: Mapping[str, str | None] = field(default_factory=dict)
+    #: Also yield ``text_delta`` events while the model writes (``--include-partial-messages``).
+    partial_messages: bool = False
     timeout_s: float = 600.0
 
 

@@ -68,6 +68,8 @@ def build_argv(spec: RunSpec, cli: str) -> list[str]:
     if spec.model:
         argv += ["--model", spec.model]
     argv += ["--permission-mode", "dontAsk"]
+    if spec.partial_messages:
+        argv.append("--include-partial-messages")
     if spec.resume and spec.session_id:
         argv.append(f"--resume={spec.session_id}")
     elif spec.session_id:
@@ -111,6 +113,8 @@ def events_of(message: dict[str, Any]) -> list[RunEvent]:
         return [RunEvent("init", {k: message[k] for k in keep if k in message})]
     if kind == "result":
         return [RunEvent("result", message)]
+    if kind == "stream_event":
+        return _text_delta(message)
     inner = message.get("message")
     content = inner.get("content") if isinstance(inner, dict) else None
     if not isinstance(content, list):
@@ -148,6 +152,22 @@ def events_of(message: dict[str, Any]) -> list[RunEvent]:
                 )
             )
     return events
+
+
+def _text_delta(message: dict[str, Any]) -> list[RunEvent]:
+    """A ``text_delta`` event for a stream event carrying assistant text; none for the rest
+    (message and block boundaries, tool input JSON, thinking)."""
+    event = message.get("event")
+    if not isinstance(event, dict) or event.get("type") != "content_block_delta":
+        return []
+    delta = event.get("delta")
+    if not isinstance(delta, dict) or delta.get("type") != "text_delta":
+        return []
+    text = delta.get("text")
+    if not isinstance(text, str) or not text:
+        return []
+    parent = message.get("parent_tool_use_id")
+    return [RunEvent("text_delta", {"text": text, "parent_tool_use_id": parent})]
 
 
 def _result_text(content: Any) -> str:

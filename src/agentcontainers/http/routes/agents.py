@@ -25,7 +25,15 @@ _IDEMPOTENCY = Header(
 _STREAM_DOC = (
     "Events, each with `id: <n>`: `run` ({run_id, session_id, agent}), `init`, `text`, "
     "`tool_use`, `tool_result`, then `result` (the result body) or `error` (an error-shaped "
-    "result body)."
+    "result body). With `text_deltas=true`, also `text_delta` ({text, parent_tool_use_id}): "
+    "pieces of assistant text as the model writes them, each message's pieces followed by its "
+    "whole `text`."
+)
+_TEXT_DELTAS = Query(
+    description=(
+        "Also record `text_delta` events (pieces of assistant text as the model writes them) "
+        "in the run's event stream, before each whole `text` event."
+    )
 )
 
 
@@ -81,13 +89,16 @@ async def stream_agent(
     last_event_id: Annotated[
         int | None, Query(ge=0, description="With an Idempotency-Key: resume after this event.")
     ] = None,
+    text_deltas: Annotated[bool, _TEXT_DELTAS] = False,
 ) -> EventStream:
     """Run the agent, streaming its events as Server-Sent Events.
 
     If the client drops, the run goes on for AGENTCONTAINERS_RECONNECT_GRACE seconds: follow it
     again with `GET /v1/runs/{run_id}/events` and `Last-Event-ID`. Nobody back: it is cancelled.
     """
-    run, new = await start_run(request, context, caller, kind="stream", agent=name)
+    run, new = await start_run(
+        request, context, caller, kind="stream", agent=name, text_deltas=text_deltas
+    )
     return answer_stream(request, context, run, new)
 
 
@@ -104,7 +115,10 @@ async def start_background_run(
     context: Context,
     caller: Caller,
     idempotency_key: Annotated[str | None, _IDEMPOTENCY] = None,
+    text_deltas: Annotated[bool, _TEXT_DELTAS] = False,
 ) -> Response:
     """Start a background run: 202 at once, then poll, follow its events, or await a webhook."""
-    run, _ = await start_run(request, context, caller, kind="background", agent=name)
+    run, _ = await start_run(
+        request, context, caller, kind="background", agent=name, text_deltas=text_deltas
+    )
     return answer_background(run)

@@ -91,7 +91,7 @@ export function logout() {
   return api("/v1/logout", { method: "POST" }).catch(() => null);
 }
 
-const EVENT_NAMES = ["run", "init", "text", "tool_use", "tool_result", "result", "error"];
+const EVENT_NAMES = ["run", "init", "text", "text_delta", "tool_use", "tool_result", "result", "error"];
 const FINAL = new Set(["result", "error"]);
 
 /**

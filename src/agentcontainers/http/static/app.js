@@ -191,7 +191,8 @@ async function send(prompt) {
   try {
     // The key makes a retried POST (after a 401 prompt, say) join the run it already started.
     const headers = { "Idempotency-Key": randomKey() };
-    started = await call(`/v1/agents/${encodeURIComponent(agent)}/runs`, { method: "POST", body, headers });
+    const url = `/v1/agents/${encodeURIComponent(agent)}/runs?text_deltas=true`;
+    started = await call(url, { method: "POST", body, headers });
   } catch (err) {
     reply.fail(err.body || { error: { message: err.message } }, err.status);
     endRun();
@@ -269,7 +270,10 @@ function onRunEvent(run, name, data) {
       if (data.session_id && !state.sessionId) adoptSession(data.session_id, run.agent, run.prompt);
       break;
     case "text":
-      if (!data.parent_tool_use_id) reply.text(data.text || "", { block: !data.delta });
+      if (!data.parent_tool_use_id) reply.text(data.text || "", { block: true });
+      break;
+    case "text_delta":
+      if (!data.parent_tool_use_id) reply.delta(data.text || "");
       break;
     case "tool_use":
       reply.toolUse(data);

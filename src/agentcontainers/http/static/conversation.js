@@ -154,6 +154,8 @@ export class Reply {
     this.item.append(this.bubble);
     this.segment = null; // the markdown block text events append to
     this.segments = [];
+    this.live = null; // where the streaming pieces of the current message start in the block
+    this.frame = 0;
     this.tools = new Map();
   }
 
@@ -161,20 +163,53 @@ export class Reply {
     this.conversation.follow(action);
   }
 
-  /** Text events append to the current block; a tool call in between starts a new block. */
+  /**
+   * Text events append to the current block; a tool call in between starts a new block. The
+   * whole text of a message whose pieces streamed in (text_delta) replaces those pieces.
+   */
   text(text, { block = false } = {}) {
     if (!text) return;
     this.update(() => {
-      if (!this.segment) {
-        this.segment = { source: "", node: element("div", "markdown") };
-        this.segments.push(this.segment);
-        this.parts.append(this.segment.node);
-      } else if (block && this.segment.source && !this.segment.source.endsWith("\n")) {
-        this.segment.source += "\n\n";
+      if (this.live !== null) {
+        this.segment.source = this.segment.source.slice(0, this.live) + text;
+        this.live = null;
+      } else {
+        this.openSegment(block);
+        this.segment.source += text;
       }
-      this.segment.source += text;
-      this.segment.node.replaceChildren(renderMarkdown(this.segment.source));
+      this.render();
     });
+  }
+
+  /** A piece of text as the model writes it (rendered at most once a frame). */
+  delta(text) {
+    if (!text) return;
+    if (this.live === null) {
+      this.openSegment(true);
+      this.live = this.segment.source.length;
+    }
+    this.segment.source += text;
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.update(() => this.render());
+    });
+  }
+
+  openSegment(block) {
+    if (!this.segment) {
+      this.segment = { source: "", node: element("div", "markdown") };
+      this.segments.push(this.segment);
+      this.parts.append(this.segment.node);
+    } else if (block && this.segment.source && !this.segment.source.endsWith("\n")) {
+      this.segment.source += "\n\n";
+    }
+  }
+
+  render() {
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    if (this.segment) this.segment.node.replaceChildren(renderMarkdown(this.segment.source));
   }
 
   toolUse({ id, name, input }) {
@@ -185,7 +220,9 @@ export class Reply {
     $(".tool-brief", card).textContent = toolBrief(name, input);
     $(".tool-input", card).textContent = JSON.stringify(input ?? {}, null, 2);
     this.tools.set(id, card);
+    this.render();
     this.segment = null;
+    this.live = null;
     this.update(() => this.parts.append(card));
   }
 
@@ -204,6 +241,7 @@ export class Reply {
 
   /** The run finished: show the final text if nothing streamed, and the reply's numbers. */
   finish(result) {
+    this.render();
     this.item.classList.remove("pending");
     for (const card of this.tools.values()) if (card.dataset.state === "running") card.dataset.state = "unknown";
     // Stopping at a limit is a completed run (is_error with subtype error_max_*), not a failure.
@@ -244,6 +282,7 @@ export class Reply {
 
   /** Show an error body ({error: {code, message}} or an is_error result) plainly. */
   fail(body, status) {
+    this.render();
     this.item.classList.remove("pending");
     const { kind, title, message } = describeError(body, status);
     if (kind === "stopped") {
