@@ -25,8 +25,9 @@ WORKDIR /src
 RUN python -m venv /opt/venv
 
 # Optional extras baked into the image: `aws` brings awslambdaric and boto3 (Lambda mode),
-# `redis` the shared session store for many replicas. Pass --build-arg EXTRAS= for neither.
-ARG EXTRAS=aws,redis
+# `postgres` the session index replicas share (AGENTCONTAINERS_DATABASE_URL). Pass
+# --build-arg EXTRAS= for neither.
+ARG EXTRAS=aws,postgres
 # dumb-init (PID 1: forwards signals, reaps the CLI's orphaned tool processes) comes as a
 # pinned manylinux wheel, so no apt layer is needed.
 ARG DUMB_INIT_VERSION=1.2.5.post1

@@ -22,7 +22,7 @@ hypothesis_settings.register_profile(
 )
 hypothesis_settings.load_profile("shared")
 
-pytest_plugins = ["tests.fixtures.devmodel", "tests.fixtures.mcp"]
+pytest_plugins = ["tests.fixtures.devmodel", "tests.fixtures.mcp", "tests.fixtures.postgres"]
 
 TESTS = Path(__file__).parent
 PERSONAS = TESTS / "personas"

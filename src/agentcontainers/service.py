@@ -31,7 +31,7 @@ from agentcontainers.errors import (
 )
 from agentcontainers.result import AgentResult
 from agentcontainers.runtime.base import RunEvent, RunSpec, Runtime
-from agentcontainers.sessions.base import SessionRecord, UsageEntry
+from agentcontainers.sessions.base import SessionIndex, SessionRecord, UsageEntry
 from agentcontainers.sessions.locks import session_lock
 from agentcontainers.sessions.sqlite import DB_NAME, SQLiteSessionIndex
 from agentcontainers.settings import Settings
@@ -69,16 +69,27 @@ class AgentService:
             runtime = ClaudeCodeRuntime(settings.cli_path)
         self.runtime = runtime
         self.mcp = mcp
-        self._index: SQLiteSessionIndex | None = None
+        self._index: SessionIndex | None = None
         self._prestarted_session: str | None = None
         self._prestart_workspace: str | None = None
 
     # --- sessions -------------------------------------------------------------------------
     @property
-    def index(self) -> SQLiteSessionIndex:
-        """The session index (opened on first use; FS_SHIM=1 only)."""
+    def index(self) -> SessionIndex:
+        """The session index (opened on first use; FS_SHIM=1 only): PostgreSQL when
+        ``AGENTCONTAINERS_DATABASE_URL`` is set, else SQLite under ``STATE_DIR``.
+
+        Raises:
+            ConfigError: PostgreSQL is configured but cannot be reached.
+        """
         if self._index is None:
-            self._index = SQLiteSessionIndex(self.settings.state_dir / DB_NAME)
+            url = self.settings.database_url
+            if url is not None:
+                from agentcontainers.sessions.postgres import PostgresSessionIndex
+
+                self._index = PostgresSessionIndex(url.get_secret_value())
+            else:
+                self._index = SQLiteSessionIndex(self.settings.state_dir / DB_NAME)
         return self._index
 
     def close(self) -> None:

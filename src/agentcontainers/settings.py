@@ -117,6 +117,9 @@ class Settings:
     api_keys: Secret | None = _env("AGENTCONTAINERS_API_KEYS", _SECRET)
     mcp_gateway_url: str | None = _env("AGENTCONTAINERS_MCP_URL")
     mcp_gateway_token: Secret | None = _env("AGENTCONTAINERS_MCP_TOKEN", _SECRET)
+    #: PostgreSQL for session metadata and usage (replicas share it); SQLite under STATE_DIR
+    #: when unset.
+    database_url: Secret | None = _env("AGENTCONTAINERS_DATABASE_URL", _SECRET)
 
     # --- the HTTP service (and Lambda's size limit)
     max_body_bytes: int = _env("AGENTCONTAINERS_MAX_BODY_BYTES", _POSITIVE_INT, 1_048_576)

@@ -72,6 +72,27 @@ class UsageEntry:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def usage_totals(since: float, rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """The usage report from ``(agent, runs, cost, input, output, turns, errors)`` rows."""
+    agents = {
+        str(agent): {
+            "runs": int(runs),
+            "total_cost_usd": round(float(cost or 0.0), 6),
+            "input_tokens": int(tin or 0),
+            "output_tokens": int(tout or 0),
+            "turns": int(turns or 0),
+            "errors": int(errors or 0),
+        }
+        for agent, runs, cost, tin, tout, turns, errors in rows
+    }
+    return {
+        "since": since,
+        "agents": agents,
+        "total_cost_usd": round(sum(a["total_cost_usd"] for a in agents.values()), 6),
+        "runs": sum(a["runs"] for a in agents.values()),
+    }
+
+
 class SessionIndex(Protocol):
     """Where session records and the usage ledger live (SQLite by default)."""
 
@@ -97,4 +118,8 @@ class SessionIndex(Protocol):
 
     def usage(self, owner: str | None = None, since: float = 0.0) -> dict[str, Any]:
         """Totals per agent (all owners when ``owner`` is None)."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection."""
         ...

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agentcontainers.sessions.base import SessionRecord, UsageEntry
+from agentcontainers.sessions.base import SessionRecord, UsageEntry, usage_totals
 
 DB_NAME = "__store.db"
 
@@ -137,20 +137,4 @@ class SQLiteSessionIndex:
             "ORDER BY agent",
             params,
         ).fetchall()
-        agents = {
-            agent: {
-                "runs": runs,
-                "total_cost_usd": round(cost or 0.0, 6),
-                "input_tokens": tin or 0,
-                "output_tokens": tout or 0,
-                "turns": turns or 0,
-                "errors": errors or 0,
-            }
-            for agent, runs, cost, tin, tout, turns, errors in rows
-        }
-        return {
-            "since": since,
-            "agents": agents,
-            "total_cost_usd": round(sum(a["total_cost_usd"] for a in agents.values()), 6),
-            "runs": sum(a["runs"] for a in agents.values()),
-        }
+        return usage_totals(since, rows)
