@@ -231,7 +231,16 @@ SSE_EVENT = {
         "data": {"type": "string", "contentMediaType": "application/json"},
         "event": {
             "type": "string",
-            "enum": ["run", "init", "text", "tool_use", "tool_result", "result", "error"],
+            "enum": [
+                "run",
+                "init",
+                "text",
+                "text_delta",
+                "tool_use",
+                "tool_result",
+                "result",
+                "error",
+            ],
         },
         "id": {"type": "string", "pattern": "^[0-9]+$"},
         "retry": {"type": "integer", "minimum": 0},
