@@ -73,7 +73,7 @@ async def _invoke(raw: str, agent: str | None, progress: bool) -> AgentResult:
         printer = _progress_printer() if progress else None
         if printer is not None:
             name = request.agent or service.settings.agent
-            printer.note(f"starting agent '{name}' (its MCP servers first, if it has any)")
+            printer.note(f"starting agent '{name}' (and its MCP servers, if it has any)")
         return await service.invoke(request, on_event=printer)
     finally:
         await service.aclose()
