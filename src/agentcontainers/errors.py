@@ -3,6 +3,7 @@
 ```
 AgentContainersError
 ├── ConfigError                 the operator's setup is wrong (bad persona, bad settings)
+├── StateUnavailable            503  shared state (the session database) cannot be reached
 ├── RequestError                the caller's request cannot be served
 │   ├── InvalidRequest          400  bad JSON, wrong type, unknown field, env key denied
 │   ├── Unauthorized            401  missing or wrong credentials
@@ -41,6 +42,12 @@ class ConfigError(AgentContainersError):
     """The operator's configuration is invalid (a persona, a setting)."""
 
     code = "config"
+
+
+class StateUnavailable(AgentContainersError):
+    """The service's shared state (the PostgreSQL session index) cannot be reached now."""
+
+    code = "state_unavailable"
 
 
 class RequestError(AgentContainersError):

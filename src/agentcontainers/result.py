@@ -26,6 +26,7 @@ _STATUS: list[tuple[type[errors.AgentContainersError], int]] = [
     (errors.RunCancelled, 499),
     (errors.RuntimeCrashed, 502),
     (errors.ConfigError, 500),
+    (errors.StateUnavailable, 503),
 ]
 
 

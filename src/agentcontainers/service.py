@@ -80,7 +80,7 @@ class AgentService:
         ``AGENTCONTAINERS_DATABASE_URL`` is set, else SQLite under ``STATE_DIR``.
 
         Raises:
-            ConfigError: PostgreSQL is configured but cannot be reached.
+            StateUnavailable: PostgreSQL is configured but cannot be reached.
         """
         if self._index is None:
             url = self.settings.database_url
@@ -392,7 +392,11 @@ class AgentService:
         if runtime_close is not None:
             await runtime_close()
         if self._prestart_workspace is not None:
-            if self.index.get(self._prestart_workspace) is None:  # its run never started
+            try:
+                started = self.index.get(self._prestart_workspace) is not None
+            except AgentContainersError:  # the index is unreachable: keep what may be in use
+                started = True
+            if not started:
                 shutil.rmtree(
                     self.settings.state_dir / "workspaces" / self._prestart_workspace,
                     ignore_errors=True,

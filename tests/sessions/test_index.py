@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agentcontainers.errors import ConfigError
+from agentcontainers.errors import StateUnavailable
 from agentcontainers.sessions.base import SessionIndex, SessionRecord, UsageEntry
 from agentcontainers.sessions.sqlite import SQLiteSessionIndex
 
@@ -125,11 +125,11 @@ def test_a_dropped_connection_is_reopened(postgres_url: str) -> None:
         index.close()
 
 
-def test_an_unreachable_database_is_a_config_error_without_the_password() -> None:
+def test_an_unreachable_database_is_unavailable_and_named_without_its_password() -> None:
     from agentcontainers.sessions.postgres import PostgresSessionIndex
 
     url = "postgresql://agent:hunter2@127.0.0.1:1/agents"
-    with pytest.raises(ConfigError, match="AGENTCONTAINERS_DATABASE_URL") as caught:
+    with pytest.raises(StateUnavailable, match="AGENTCONTAINERS_DATABASE_URL") as caught:
         PostgresSessionIndex(url, connect_timeout=2)
     assert "hunter2" not in str(caught.value)
     assert "127.0.0.1:1/agents" in str(caught.value)

@@ -3,6 +3,7 @@ is listed, owned, resumed and accounted through the other (the real CLI, the dev
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,18 @@ async def test_a_session_moves_between_replicas(agent_env, postgres_url, clean_e
         assert (await one.get_session("alice", session_id)).turns == 2
         assert (await one.usage("alice"))["runs"] == 2
     assert not (clean_environ / "__store.db").exists()
+
+
+def test_an_unreachable_session_database_is_a_503_naming_it_without_its_password(
+    run_cli, clean_environ: Path
+):
+    from tests.core.test_faults_e2e import agent_processes
+
+    url = "postgresql://agents:hunter2@127.0.0.1:1/agents"
+    run = run_cli({"prompt": "hello"}, AGENTCONTAINERS_DATABASE_URL=url)
+    assert run.status == 503 and run.exit_code == 1
+    assert run.body["is_error"] is True
+    assert run.body["error"]["code"] == "state_unavailable"
+    assert "127.0.0.1:1/agents" in run.body["error"]["message"]
+    assert "hunter2" not in json.dumps(run.envelope) + run.stderr
+    assert agent_processes(clean_environ) == []

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import psycopg
 
-from agentcontainers.errors import ConfigError
+from agentcontainers.errors import StateUnavailable
 from agentcontainers.sessions.base import SessionRecord, UsageEntry, usage_totals
 
 T = TypeVar("T")
@@ -99,8 +99,8 @@ class PostgresSessionIndex:
     """:class:`~agentcontainers.sessions.base.SessionIndex` in PostgreSQL.
 
     Raises:
-        ConfigError: The database cannot be reached or the URL is invalid (named without its
-            password).
+        StateUnavailable: The database cannot be reached, or a call failed after one
+            reconnect (the message names the database, never its password).
     """
 
     def __init__(self, url: str, *, connect_timeout: float = 10.0) -> None:
@@ -117,7 +117,7 @@ class PostgresSessionIndex:
             )
         except (psycopg.OperationalError, psycopg.ProgrammingError) as exc:
             first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise ConfigError(
+            raise StateUnavailable(
                 f"AGENTCONTAINERS_DATABASE_URL: cannot connect to {_describe(self._url)}: "
                 f"{first_line}"
             ) from None
@@ -135,9 +135,9 @@ class PostgresSessionIndex:
             except psycopg.OperationalError as exc:
                 raise self._failed(exc) from exc
 
-    def _failed(self, exc: Exception) -> ConfigError:
+    def _failed(self, exc: Exception) -> StateUnavailable:
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        return ConfigError(
+        return StateUnavailable(
             f"AGENTCONTAINERS_DATABASE_URL: the session database at {_describe(self._url)} "
             f"failed: {first_line}"
         )
