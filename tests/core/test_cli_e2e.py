@@ -213,6 +213,8 @@ def test_clarice_remembers_a_todo_across_processes(run_cli, clean_environ):
     assert listed.status == 200, listed.body
     assert "buy oat milk" in listed.body["result"]
     assert (clean_environ / "assistant.db").is_file()
+    # The memory server starts in the process without taking over its logging.
+    assert saved.stderr == listed.stderr == ""
 
 
 def test_mcp_tools_follow_the_request_lists(run_cli):

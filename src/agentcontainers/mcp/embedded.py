@@ -1,7 +1,7 @@
 """A gateway served by a task of this process, so a one-shot run needs no separate gateway.
 
 This module is light on purpose: :meth:`EmbeddedGateway.start` binds the socket and returns the
-URL at once, and the gateway (``mcp`` and ``fastmcp`` take seconds to import) loads in a worker
+URL at once, and the gateway (``mcp`` takes about a second to import) loads in a worker
 thread while the caller goes on, e.g. starting the agent's CLI, which boots meanwhile. A client
 connecting before the gateway serves waits in the socket's listen backlog.
 """

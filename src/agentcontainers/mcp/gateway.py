@@ -85,8 +85,9 @@ class Gateway:
         allowed_hosts: ``Host`` values accepted besides loopback (``name:*`` for any port;
             ``*`` turns the check off).
         assistant_db: SQLite file of the built-in ``assistant`` server.
-        memory_servers: In-process servers (``fastmcp``) for upstreams of transport
-            ``memory``, by name; the built-in ``assistant`` is built when not given.
+        memory_servers: In-process servers (``mcp`` ``MCPServer``, or ``fastmcp``) for
+            upstreams of transport ``memory``, by name; the built-in ``assistant`` is built
+            when not given.
         json_response: Answer POSTs with JSON (fast) rather than an SSE stream (which can
             carry progress notifications while a tool runs).
         list_ttl: Seconds a component list is reused before it is asked again.

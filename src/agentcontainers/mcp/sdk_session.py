@@ -91,7 +91,28 @@ def sse_sessions(config: UpstreamConfig) -> SessionFactory:
 
 
 def memory_sessions(server: Any) -> SessionFactory:
-    """Sessions with a ``fastmcp`` server in this process (the built-in ``assistant``)."""
+    """Sessions with an MCP server in this process: an ``mcp`` ``MCPServer`` or low-level
+    ``Server`` (the built-in ``assistant``) over the SDK's in-memory transport, or a
+    ``fastmcp`` server over fastmcp's (whose client package is imported only then)."""
+    from mcp.server import Server
+    from mcp.server.mcpserver import MCPServer
+
+    if not isinstance(server, MCPServer | Server):
+        return _fastmcp_sessions(server)
+    from mcp.client._memory import InMemoryTransport
+
+    @asynccontextmanager
+    async def open_session(handler: MessageHandlerFnT) -> AsyncIterator[ClientSession]:
+        async with (
+            InMemoryTransport(server) as (read, write),
+            _RelaySession(read, write, message_handler=handler, client_info=_client_info()) as s,
+        ):
+            yield s
+
+    return open_session
+
+
+def _fastmcp_sessions(server: Any) -> SessionFactory:
     from fastmcp.client.transports import FastMCPTransport
     from fastmcp.client.transports.base import TransportOptions
 

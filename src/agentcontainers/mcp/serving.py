@@ -1,7 +1,7 @@
 """Serving a :class:`~.gateway.Gateway` with uvicorn: the ``mcp-proxy`` command's server, and
 the pieces :class:`~.embedded.EmbeddedGateway` uses once it has loaded this module.
 
-Importing this module imports ``mcp`` and ``fastmcp`` (seconds); :mod:`.embedded` does it off
+Importing this module imports ``mcp`` (about a second); :mod:`.embedded` does it off
 the event loop.
 """
 

@@ -7,13 +7,14 @@ Invalid input comes back as a tool error that says what to fix.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastmcp import FastMCP
-from fastmcp.exceptions import ToolError
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field, JsonValue
 
 from agentcontainers.mcp.memory import values
@@ -67,18 +68,34 @@ def _changes(cleared: dict[str, Any] | None = None, **fields: Any) -> dict[str, 
     return changes
 
 
-def build_memory_server(path: Path) -> FastMCP[Any]:
+def _quiet_server(lifespan: Any) -> MCPServer[Any]:
+    """``MCPServer`` without its side effect on the host's logging: its constructor calls
+    ``logging.basicConfig`` (a rich handler at INFO on the root logger) when the root logger
+    has no handler, which would print INFO lines into a one-shot run's stderr. A placeholder
+    handler makes that call a no-op; the host's logging stays as it was."""
+    root = logging.getLogger()
+    placeholder = None if root.handlers else logging.NullHandler()
+    if placeholder is not None:
+        root.addHandler(placeholder)
+    try:
+        return MCPServer("assistant", instructions=INSTRUCTIONS, lifespan=lifespan)
+    finally:
+        if placeholder is not None:
+            root.removeHandler(placeholder)
+
+
+def build_memory_server(path: Path) -> MCPServer[Any]:
     """The ``assistant`` server, storing its memory in the SQLite file at ``path``."""
     store = MemoryStore(path)
 
     @asynccontextmanager
-    async def lifespan(_: FastMCP[Any]) -> AsyncIterator[dict[str, Any]]:
+    async def lifespan(_: MCPServer[Any]) -> AsyncIterator[dict[str, Any]]:
         async with store:
             yield {}
 
-    server: FastMCP[Any] = FastMCP("assistant", instructions=INSTRUCTIONS, lifespan=lifespan)
+    server = _quiet_server(lifespan)
 
-    tool = server.tool
+    tool = server.tool()
 
     # ------------------------------------------------------------------ todos
 
