@@ -4,6 +4,8 @@ CLI, the dev model. Each test asserts what a user sees: the envelope, files, the
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -215,6 +217,25 @@ def test_clarice_remembers_a_todo_across_processes(run_cli, clean_environ):
     assert (clean_environ / "assistant.db").is_file()
     # The memory server starts in the process without taking over its logging.
     assert saved.stderr == listed.stderr == ""
+
+
+def test_the_service_runs_without_fastmcp(agent_env, clean_environ):
+    """fastmcp is a test dependency only: the image (no dev extra) has none. Blocked here, the
+    assistant still starts its memory server and saves a todo."""
+    request = {"prompt": '[[tool mcp__assistant__create_todo {"title": "no fastmcp"}]]',
+               "agent": "assistant"}  # fmt: skip
+    code = (
+        "import sys; sys.modules['fastmcp'] = None\n"
+        "from agentcontainers.cli import console\n"
+        f"sys.argv = ['agentcontainers', 'run', {json.dumps(request)!r}]\n"
+        "console()"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=agent_env, timeout=120
+    )
+    body = json.loads(json.loads(proc.stdout)["body"])
+    assert body["is_error"] is False, (body, proc.stderr)
+    assert "create_todo returned" in body["result"] and "no fastmcp" in body["result"]
 
 
 def test_mcp_tools_follow_the_request_lists(run_cli):
