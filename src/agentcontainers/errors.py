@@ -19,7 +19,7 @@ AgentContainersError
     └── RuntimeCrashed          502  the agent process died without a result
 ```
 
-Status codes are chosen from the type in one place, :func:`agentcontainers.envelope.status_for`.
+Status codes are chosen from the type in one place, :func:`agentcontainers.result.status_for`.
 Exceptions from libraries are translated at the boundary that calls them, ``raise ... from exc``.
 """
 
