@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from html.parser import HTMLParser
 
 import anyio
 import pytest
@@ -334,7 +336,6 @@ async def test_unknown_routes_and_methods_answer_in_the_error_shape(make_client)
 async def test_openapi_and_docs_are_served(make_client):
     async with make_client() as client:
         spec = (await client.get("/openapi.json")).json()
-        assert (await client.get("/docs")).status_code == 200
     paths = spec["paths"]
     for path in ("/invoke", "/v1/agents/{name}/stream", "/v1/runs/{run_id}/events", "/v1/usage"):
         assert path in paths
@@ -342,6 +343,39 @@ async def test_openapi_and_docs_are_served(make_client):
     assert body == {"$ref": "#/components/schemas/AgentRequest"}
     assert "webhook_url" in spec["components"]["schemas"]["RunRequest"]["properties"]
     assert not any("422" in op["responses"] for p in paths.values() for op in p.values())
+
+
+class _Assets(HTMLParser):
+    """The URLs an HTML page loads: ``src`` and ``href`` attributes, and the spec URL."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.urls += [value for name, value in attrs if name in ("src", "href") and value]
+
+
+async def test_the_docs_page_loads_only_assets_this_service_serves(make_client):
+    async with make_client(AGENTCONTAINERS_API_KEYS=KEYS) as client:  # open even with keys
+        page = await client.get("/docs")
+        assert page.status_code == 200 and "SwaggerUIBundle" in page.text
+        parser = _Assets()
+        parser.feed(page.text)
+        assert len(parser.urls) >= 3  # script, stylesheet, icon
+        assert "url: '/openapi.json'" in page.text
+        # nothing from another origin (a CDN would leave the page blank offline)
+        assert not re.search(r"(https?:)?//[a-z]", " ".join(parser.urls)), parser.urls
+        assert all(url.startswith("/static/") for url in parser.urls), parser.urls
+        types = {}
+        for url in parser.urls:
+            asset = await client.get(url)
+            assert asset.status_code == 200, url
+            types[url.rsplit(".", 1)[1]] = asset.headers["content-type"]
+            assert len(asset.content) > 500, url
+        assert types["js"].startswith(("text/javascript", "application/javascript"))
+        assert types["css"].startswith("text/css") and types["png"] == "image/png"
+        assert (await client.get("/openapi.json")).status_code == 200
 
 
 async def test_the_assistant_and_its_mcp_gateway_survive_runs_and_cancels(make_client):

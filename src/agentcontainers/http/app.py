@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, *, service: AgentService | None
         version=_version(),
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by routes.root from the vendored Swagger UI, not a CDN
         redoc_url=None,
     )
     app.include_router(root.router)

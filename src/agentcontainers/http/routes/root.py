@@ -7,7 +7,8 @@ from pathlib import Path
 
 import anyio.to_thread
 from fastapi import APIRouter, Request, Response
-from starlette.responses import FileResponse, JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse
 
 from agentcontainers.http import schemas
 from agentcontainers.http.auth import COOKIE_NAME, COOKIE_TTL_S
@@ -27,6 +28,25 @@ async def index() -> Response:
         return FileResponse(page, headers={"Cache-Control": "no-cache"})
     return JSONResponse(
         {"name": "agentcontainers", "docs": "/docs", "openapi": "/openapi.json", "api": "/v1"}
+    )
+
+
+@router.get("/docs", include_in_schema=False)
+async def docs(request: Request) -> HTMLResponse:
+    """Swagger UI for ``/openapi.json``, from the copy vendored under ``/static/vendor/``.
+
+    FastAPI's default page loads it from a CDN, which leaves the page blank offline.
+    """
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    vendor = f"{root}/static/vendor"
+    return get_swagger_ui_html(
+        openapi_url=f"{root}{request.app.openapi_url}",
+        title=f"{request.app.title} API",
+        swagger_js_url=f"{vendor}/swagger-ui-bundle.js",
+        swagger_css_url=f"{vendor}/swagger-ui.css",
+        swagger_favicon_url=f"{vendor}/swagger-ui-favicon-32x32.png",
+        # no badge fetched from validator.swagger.io
+        swagger_ui_parameters={"validatorUrl": None},
     )
 
 
