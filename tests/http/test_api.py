@@ -62,6 +62,41 @@ async def test_every_route_but_healthz_needs_a_valid_key(make_client, dev_model,
     assert not dev_model_saw(dev_model, "hi")
 
 
+async def test_readyz_is_200_when_state_runtime_and_agent_are_usable(make_client, clean_environ):
+    async with make_client(AGENTCONTAINERS_API_KEYS=KEYS) as client:
+        ready = await client.get("/readyz", headers=ALICE)
+    assert ready.status_code == 200, ready.text
+    assert ready.json() == {
+        "status": "ready",
+        "checks": {"state": "ok", "runtime": "ok", "agent": "ok"},
+    }
+    assert clean_environ.is_dir()  # the check made the state directory
+
+
+@pytest.mark.parametrize(
+    ("failing", "env", "names"),
+    [
+        ("state", {"STATE_DIR": "{tmp}/a-file/state"}, "a-file"),
+        ("runtime", {"AGENTCONTAINERS_CLI_PATH": "{tmp}/no-such/claude"}, "no-such/claude"),
+        ("agent", {"AGENT": "nobody"}, "nobody"),
+    ],
+)
+async def test_readyz_is_503_naming_what_is_not_ready(make_client, tmp_path, failing, env, names):
+    (tmp_path / "a-file").write_text("not a directory")
+    env = {key: value.format(tmp=tmp_path) for key, value in env.items()}
+    async with make_client(**env) as client:
+        response = await client.get("/readyz")
+        health = await client.get("/healthz")
+    assert response.status_code == 503, response.text
+    body = response.json()
+    assert body["status"] == "not_ready"
+    assert names in body["checks"][failing]
+    assert {
+        name: value for name, value in body["checks"].items() if name != failing
+    } == dict.fromkeys({"state", "runtime", "agent"} - {failing}, "ok")
+    assert health.status_code == 200  # alive, only not ready
+
+
 def dev_model_saw(dev_model, prompt):
     return any(r.get("prompt") == prompt for r in dev_model.requests("/v1/messages"))
 
