@@ -75,7 +75,14 @@ def _chosen(args_list: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run a command; returns its exit status."""
+    """Run a command; returns its exit status.
+
+    An :class:`~agentcontainers.errors.AgentContainersError` a command lets through (a bad
+    ``AGENTS_PATH``, a bad setting) is one line on stderr and exit status 2, not a traceback.
+    ``run`` never lets one through: it answers every error with an envelope.
+    """
+    from agentcontainers.errors import AgentContainersError
+
     args_list = list(sys.argv[1:] if argv is None else argv)
     args = _parser(_chosen(args_list)).parse_args(args_list)
     module = importlib.import_module(COMMANDS[args.command][0])
@@ -84,3 +91,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except AgentContainersError as exc:
+        print(f"agentcontainers {args.command}: {exc.message}", file=sys.stderr)
+        return 2
