@@ -14,6 +14,7 @@ import uuid
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -32,13 +33,24 @@ ToolName = Annotated[str, StringConstraints(pattern=TOOL_NAME)]
 EnvKey = Annotated[str, StringConstraints(pattern=ENV_KEY)]
 
 
+def _no_nul(value: str) -> str:
+    # These strings reach the agent's argv, environment or stdin, where NUL cannot go.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+#: A string that can be handed to a process.
+Text = Annotated[str, AfterValidator(_no_nul)]
+
+
 class AgentRequest(BaseModel):
     """One request to an agent, whatever the ingress."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    prompt: str = Field(description="What the agent is asked to do. Required, non-empty.")
-    append_system_prompt: str | None = Field(
+    prompt: Text = Field(description="What the agent is asked to do. Required, non-empty.")
+    append_system_prompt: Text | None = Field(
         default=None, description="Text appended to the persona's system prompt."
     )
     allowed_tools: list[ToolName] | None = Field(
@@ -51,7 +63,7 @@ class AgentRequest(BaseModel):
     resume_session_id: str | None = Field(
         default=None, description="UUID of a session of this caller to continue."
     )
-    env: dict[EnvKey, str] | None = Field(
+    env: dict[EnvKey, Text] | None = Field(
         default=None,
         description="Extra environment for the agent; keys must pass the allowlist. "
         "MCP_SERVERS=a,b selects MCP servers and is not passed on.",
@@ -59,7 +71,7 @@ class AgentRequest(BaseModel):
     agent: Annotated[str, StringConstraints(pattern=AGENT_NAME)] | None = Field(
         default=None, description="Persona to run (default: the operator's AGENT)."
     )
-    model: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = Field(
+    model: Annotated[Text, StringConstraints(min_length=1, max_length=128)] | None = Field(
         default=None, description="Model for this run (default: the persona's or MODEL)."
     )
     max_turns: Annotated[int, Field(ge=1, le=10_000)] | None = Field(
@@ -74,8 +86,6 @@ class AgentRequest(BaseModel):
     def _prompt_not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must not be empty")
-        if "\x00" in value:
-            raise ValueError("must not contain NUL characters")
         return value
 
     @field_validator("resume_session_id")
@@ -90,14 +100,6 @@ class AgentRequest(BaseModel):
         if str(parsed) != value.lower():
             raise ValueError("must be a session id in canonical UUID form") from None
         return str(parsed)
-
-    @field_validator("env")
-    @classmethod
-    def _env_values(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        for key, item in (value or {}).items():
-            if "\x00" in item:
-                raise ValueError(f"value of {key} must not contain NUL characters")
-        return value
 
     @property
     def mcp_server_names(self) -> list[str]:
@@ -114,8 +116,18 @@ def parse_request(raw: str | bytes | dict[str, Any]) -> AgentRequest:
         InvalidRequest: with a message naming the offending field.
     """
     if isinstance(raw, (str, bytes)):
+        # Decoded strictly, as json.loads would (UTF-8, or UTF-16/32 told by their first
+        # bytes); text holding undecodable bytes as surrogate escapes (from argv) is refused
+        # too: either would fail later, far from here, as an internal error.
+        encoding = json.detect_encoding(raw) if isinstance(raw, bytes) else "utf-8"
         try:
-            data = json.loads(raw)
+            text = raw.decode(encoding) if isinstance(raw, bytes) else raw
+            text.encode()
+        except UnicodeError:
+            shown = "UTF-8" if encoding.startswith("utf-8") else encoding.upper()
+            raise InvalidRequest(f"request is not valid {shown}") from None
+        try:
+            data = json.loads(text)
         except (ValueError, RecursionError) as exc:
             raise InvalidRequest(f"request is not valid JSON: {exc}") from None
     else:
@@ -123,10 +135,45 @@ def parse_request(raw: str | bytes | dict[str, Any]) -> AgentRequest:
     if not isinstance(data, dict):
         kind = "null" if data is None else type(data).__name__
         raise InvalidRequest(f"request must be a JSON object, got {kind}")
+    where = _lone_surrogate(data)
+    if where is not None:
+        # Valid JSON ("\ud800" escapes) yet not text: it cannot be sent to the agent process.
+        raise InvalidRequest(
+            f"invalid request: field '{where}': must be valid Unicode text "
+            "(it holds a lone surrogate, such as \\ud800)"
+        )
     try:
         return AgentRequest.model_validate(data)
     except ValidationError as exc:
         raise InvalidRequest(describe_validation_error(exc)) from None
+
+
+def _lone_surrogate(value: Any, path: tuple[int | str, ...] = ()) -> str | None:
+    """The location of the first string (or key) holding a lone surrogate, else None."""
+    if isinstance(value, str):
+        return None if _is_text(value) else _format_location(path) or "request"
+    if isinstance(value, list):
+        items: Any = enumerate(value)
+    elif isinstance(value, dict):
+        items = value.items()
+    else:
+        return None
+    for key, item in items:
+        if isinstance(key, str) and not _is_text(key):
+            shown = key.encode("utf-8", "backslashreplace").decode()
+            return _format_location((*path, shown))
+        found = _lone_surrogate(item, (*path, key))
+        if found is not None:
+            return found
+    return None
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def describe_validation_error(exc: ValidationError) -> str:

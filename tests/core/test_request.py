@@ -40,7 +40,11 @@ def test_seed_example_parses():
         ({"prompt": "x", "max_turns": 0}, "max_turns"),
         ({"prompt": "x", "max_turns": True}, "max_turns"),
         ({"prompt": "x", "agent": "../etc"}, "agent"),
-        ({"prompt": "a\x00b"}, "prompt"),
+        ({"prompt": "a\x00b"}, "field 'prompt': must not contain NUL"),
+        # each of these reaches the agent's argv or environment (found by schemathesis)
+        ({"prompt": "x", "append_system_prompt": "a\x00"}, "field 'append_system_prompt': must"),
+        ({"prompt": "x", "model": "m\x00"}, "field 'model': must not contain NUL"),
+        ({"prompt": "x", "env": {"A": "\x00"}}, "field 'env.A': must not contain NUL"),
         ({"prompt": "x", "resume_session_id": "123"}, "resume_session_id"),
     ],
 )
@@ -48,6 +52,33 @@ def test_messages_name_the_field(data, message):
     with pytest.raises(InvalidRequest) as caught:
         parse_request(data)
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ('{"prompt": "hi \\ud800"}', "field 'prompt': must be valid Unicode text"),
+        ('{"prompt": "hi", "env": {"A": "\\udfff"}}', "field 'env.A'"),
+        ('{"prompt": "hi", "env": {"\\ud800": "x"}}', "field 'env.\\ud800'"),
+        ('{"prompt": "hi", "append_system_prompt": "\\udc00"}', "'append_system_prompt'"),
+        ('{"prompt": "hi", "allowed_tools": ["Read", "B\\ud800"]}', "'allowed_tools[1]'"),
+        ('{"prompt": "hi", "disallowed_tools": ["\\ud800"]}', "'disallowed_tools[0]'"),
+        (b'{"prompt": "caf\xe9"}', "request is not valid UTF-8"),
+        ('{"prompt": "argv bytes \udcff"}', "request is not valid UTF-8"),
+    ],
+    ids=["prompt", "env-value", "env-key", "append", "allowed", "disallowed", "bytes", "argv"],
+)
+def test_text_that_is_not_unicode_is_refused_by_field(raw, message):
+    with pytest.raises(InvalidRequest) as caught:
+        parse_request(raw)
+    assert message in str(caught.value)
+    str(caught.value).encode()  # the message itself can be printed
+
+
+def test_json_text_in_any_encoding_json_allows_still_parses():
+    assert parse_request('{"prompt": "caf\\u00e9 \\ud83d\\ude00"}').prompt == "café 😀"
+    assert parse_request('\ufeff{"prompt": "bom"}'.encode()).prompt == "bom"
+    assert parse_request('{"prompt": "wide"}'.encode("utf-16")).prompt == "wide"
 
 
 json_values = st.recursive(

@@ -37,7 +37,8 @@ def main(args: argparse.Namespace) -> int:
     from agentcontainers.errors import AgentContainersError
     from agentcontainers.result import AgentResult
 
-    raw = sys.stdin.read() if args.request == "-" else args.request
+    # Bytes from stdin: parse_request decodes them strictly ("request is not valid UTF-8").
+    raw = sys.stdin.buffer.read() if args.request == "-" else args.request
     try:
         result = anyio.run(_invoke, raw, args.agent, _show_progress(args.progress))
     except AgentContainersError as exc:
@@ -45,15 +46,24 @@ def main(args: argparse.Namespace) -> int:
     except Exception as exc:  # a bug: still answer in the contract's shape, status 500
         print(f"agentcontainers: internal error: {exc!r}", file=sys.stderr)
         result = AgentResult.from_error(exc, agent=args.agent)
-    print(json.dumps(result.envelope(), ensure_ascii=False))
+    print(_envelope_text(result))
     return 0 if result.ok else 1
+
+
+def _envelope_text(result: AgentResult) -> str:
+    text = json.dumps(result.envelope(), ensure_ascii=False)
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate in the agent's output: escape it, still JSON
+        text = json.dumps(result.envelope())
+    return text
 
 
 def _show_progress(mode: str) -> bool:
     return mode == "always" or (mode == "auto" and sys.stderr.isatty())
 
 
-async def _invoke(raw: str, agent: str | None, progress: bool) -> AgentResult:
+async def _invoke(raw: str | bytes, agent: str | None, progress: bool) -> AgentResult:
     from agentcontainers.service import AgentService
     from agentcontainers.settings import Settings
 
@@ -91,10 +101,12 @@ class _Draft:
             setattr(self, name, data.get(name))
 
     @classmethod
-    def of(cls, raw: str, agent: str | None) -> _Draft | None:
+    def of(cls, raw: str | bytes, agent: str | None) -> _Draft | None:
         try:
             data = json.loads(raw)
-        except ValueError:
+            # lone surrogates cannot reach a process; parse_request names the field
+            json.dumps(data, ensure_ascii=False).encode()
+        except (ValueError, RecursionError):
             return None
         if not isinstance(data, dict) or not isinstance(data.get("prompt"), str):
             return None
