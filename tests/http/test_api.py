@@ -286,6 +286,38 @@ async def test_an_idempotency_key_never_starts_a_second_run(make_client, dev_mod
 
 
 # --- streams and background runs ---------------------------------------------------------------
+async def test_a_background_run_retried_with_its_key_is_the_same_run(make_client, dev_model):
+    marker = f"background-{uuid.uuid4().hex[:8]}"
+    request = {"prompt": f"[[stall 1]] [[say {marker}]]"}
+    headers = {"Idempotency-Key": marker}
+    async with make_client() as client:
+        first = await client.post("/v1/agents/tester/runs", json=request, headers=headers)
+        assert first.status_code == 202, first.text
+        run_id = first.json()["run_id"]
+        retry = await client.post("/v1/agents/tester/runs", json=request, headers=headers)
+        assert retry.status_code == 202, retry.text
+        assert retry.json()["run_id"] == run_id
+        assert retry.headers["location"] == first.headers["location"] == f"/v1/runs/{run_id}"
+
+        with anyio.fail_after(60):
+            while (run := (await client.get(f"/v1/runs/{run_id}")).json())["status"] in (
+                "queued", "running",
+            ):  # fmt: skip
+                await anyio.sleep(0.1)
+        assert run["status"] == "succeeded" and run["result"]["result"] == marker
+        # after it finished too: the same run, its result, and still no second run
+        late = await client.post("/v1/agents/tester/runs", json=request, headers=headers)
+        assert late.status_code == 202 and late.json()["run_id"] == run_id
+        assert late.json()["status"] == "succeeded" and late.json()["result"] == run["result"]
+        assert [r["run_id"] for r in (await client.get("/v1/runs")).json()["runs"]] == [run_id]
+        prompts = [r for r in dev_model.requests("/v1/messages") if marker in (r.get("prompt") or "")
+                   and r.get("tools")]  # fmt: skip
+        assert len(prompts) == 1
+
+        other = await client.post("/v1/agents/tester/runs", json={"prompt": "x"}, headers=headers)
+        assert "Idempotency-Key" in result_shaped_error(other, 400, "invalid_request")["result"]
+
+
 async def test_stream_yields_ordered_events_ending_in_the_result(make_client):
     async with make_client() as client:
         response = await client.post(
@@ -378,6 +410,14 @@ async def test_openapi_and_docs_are_served(make_client):
     assert body == {"$ref": "#/components/schemas/AgentRequest"}
     assert "webhook_url" in spec["components"]["schemas"]["RunRequest"]["properties"]
     assert not any("422" in op["responses"] for p in paths.values() for op in p.values())
+    # every route that starts a run honours Idempotency-Key, so each one declares it
+    for path in ("/invoke", "/v1/agents/{name}/invoke", "/v1/agents/{name}/stream",
+                 "/v1/agents/{name}/runs"):  # fmt: skip
+        headers = {p["name"]: p for p in paths[path]["post"]["parameters"] if p["in"] == "header"}
+        assert headers["Idempotency-Key"]["schema"]["anyOf"][0]["pattern"] == "^[!-~]{1,255}$"
+        assert "AGENTCONTAINERS_RUN_RETENTION" in headers["Idempotency-Key"]["description"]
+    stream_headers = [p["name"] for p in paths["/v1/agents/{name}/stream"]["post"]["parameters"]]
+    assert "Last-Event-ID" in stream_headers
 
 
 class _Assets(HTMLParser):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Header, Request, Security
 from fastapi.security import APIKeyCookie, HTTPBearer
 
+from agentcontainers.http import schemas
 from agentcontainers.http.auth import COOKIE_NAME, KeyRing
 from agentcontainers.http.runs import RunRegistry
 from agentcontainers.service import AgentService
@@ -53,3 +54,18 @@ async def get_caller(
 #: Route parameter annotations: ``context: Context, caller: Caller``.
 Context = Annotated[HttpContext, Depends(get_context)]
 Caller = Annotated[str, Depends(get_caller)]
+
+#: The ``Idempotency-Key`` header of the routes that start runs, for the OpenAPI document (and
+#: its pattern check); ``dispatch.start_run`` reads and honours it.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=schemas.IDEMPOTENCY_KEY_PATTERN,
+        description=(
+            "A retry with the same key (and body) joins the first attempt's run instead of "
+            "starting another. Keys are the caller's own, kept by this process for "
+            "AGENTCONTAINERS_RUN_RETENTION seconds after the run ends."
+        ),
+    ),
+]

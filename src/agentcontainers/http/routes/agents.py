@@ -10,18 +10,13 @@ from starlette.responses import JSONResponse
 
 from agentcontainers.agents import discover
 from agentcontainers.http import schemas
-from agentcontainers.http.context import Caller, Context
+from agentcontainers.http.context import Caller, Context, IdempotencyKey
 from agentcontainers.http.dispatch import answer_background, answer_stream, answer_sync, start_run
 from agentcontainers.http.sse import EventStream
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"])
 
 _RUN_ERRORS = schemas.errors(400, 401, 404, 409, 413, 429, 500, 502, 503, 504)
-_IDEMPOTENCY = Header(
-    alias="Idempotency-Key",
-    pattern=schemas.IDEMPOTENCY_KEY_PATTERN,
-    description="A retry with the same key (and body) joins the first attempt's run.",
-)
 _STREAM_DOC = (
     "Events, each with `id: <n>`: `run` ({run_id, session_id, agent}), `init`, `text`, "
     "`tool_use`, `tool_result`, then `result` (the result body) or `error` (an error-shaped "
@@ -63,7 +58,7 @@ async def invoke_agent(
     request: Request,
     context: Context,
     caller: Caller,
-    idempotency_key: Annotated[str | None, _IDEMPOTENCY] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Run the agent and answer with the result. A client that disconnects cancels the run."""
     run, new = await start_run(request, context, caller, kind="sync", agent=name)
@@ -85,9 +80,16 @@ async def stream_agent(
     request: Request,
     context: Context,
     caller: Caller,
-    idempotency_key: Annotated[str | None, _IDEMPOTENCY] = None,
+    idempotency_key: IdempotencyKey = None,
     last_event_id: Annotated[
         int | None, Query(ge=0, description="With an Idempotency-Key: resume after this event.")
+    ] = None,
+    last_event_id_header: Annotated[
+        str | None,
+        Header(
+            alias="Last-Event-ID",
+            description="With an Idempotency-Key: resume after this event (like the query).",
+        ),
     ] = None,
     text_deltas: Annotated[bool, _TEXT_DELTAS] = False,
 ) -> EventStream:
@@ -114,7 +116,7 @@ async def start_background_run(
     request: Request,
     context: Context,
     caller: Caller,
-    idempotency_key: Annotated[str | None, _IDEMPOTENCY] = None,
+    idempotency_key: IdempotencyKey = None,
     text_deltas: Annotated[bool, _TEXT_DELTAS] = False,
 ) -> Response:
     """Start a background run: 202 at once, then poll, follow its events, or await a webhook."""

@@ -12,7 +12,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse
 
 from agentcontainers.http import schemas
 from agentcontainers.http.auth import COOKIE_NAME, COOKIE_TTL_S
-from agentcontainers.http.context import Caller, Context, HttpContext
+from agentcontainers.http.context import Caller, Context, HttpContext, IdempotencyKey
 from agentcontainers.http.dispatch import answer_sync, start_run
 
 router = APIRouter()
@@ -111,6 +111,7 @@ async def invoke(
     request: Request,
     context: Context,
     caller: Caller,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Run one request and answer with its result (the seed's API: status = ``statusCode``)."""
     run, new = await start_run(request, context, caller, kind="sync")
