@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tests.deploy.tools import REPO, missing_tool
+from tests.deploy.tools import REPO, missing_tool, require_tool
 
 K8S = REPO / "deploy" / "k8s"
 MANIFESTS = sorted(p for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
@@ -121,3 +121,48 @@ def test_secret_example_has_the_keys_the_pods_need():
     secret = _documents(K8S / "secret.example.yaml")[0]
     assert secret["metadata"]["name"] == "agentcontainers-secrets"
     assert {"ANTHROPIC_API_KEY", "AGENTCONTAINERS_API_KEYS"} <= set(secret["stringData"])
+
+
+def _api_env(deployment):
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    return {item["name"]: item for item in container.get("env", [])}
+
+
+def test_replicated_api_requires_the_shared_database():
+    # SQLite over a network volume is not safe across machines: without PostgreSQL the pods
+    # must not start (a required secretKeyRef), rather than corrupt the session index.
+    api = next(d for d in _by_kind("Deployment") if d["metadata"]["name"] == "agentcontainers-api")
+    ref = _api_env(api)["AGENTCONTAINERS_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+    assert ref["name"] == "agentcontainers-secrets" and not ref.get("optional", False)
+    secret = _documents(K8S / "secret.example.yaml")[0]
+    assert secret["stringData"]["AGENTCONTAINERS_DATABASE_URL"].startswith("postgresql://")
+
+
+def _kustomize(directory):
+    import subprocess
+
+    kubectl = require_tool("kubectl", "kubectl (apt: kubectl)", optional=True)
+    out = subprocess.run(
+        [kubectl, "kustomize", str(directory)], capture_output=True, text=True, check=True
+    ).stdout
+    return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+def test_single_replica_overlay_runs_one_api_pod_on_sqlite(kubernetes_validate):
+    base = _kustomize(K8S)
+    overlay = _kustomize(REPO / "deploy" / "k8s-single-replica")
+    for document in overlay:
+        kubernetes_validate.validate(document, "1.29.0", strict=True)
+    api = next(d for d in overlay if d["metadata"]["name"] == "agentcontainers-api"
+               and d["kind"] == "Deployment")  # fmt: skip
+    assert api["spec"]["replicas"] == 1
+    assert api["spec"]["strategy"] == {"type": "Recreate"}  # never two pods on one SQLite file
+    assert "AGENTCONTAINERS_DATABASE_URL" not in _api_env(api)
+    assert "AGENTCONTAINERS_MCP_URL" in _api_env(api)  # the rest of the env is kept
+    kinds = {(d["kind"], d["metadata"]["name"]) for d in overlay}
+    assert ("HorizontalPodAutoscaler", "agentcontainers-api") not in kinds
+    assert ("PodDisruptionBudget", "agentcontainers-api") not in kinds
+    # everything else is the base, unchanged
+    removed = {("HorizontalPodAutoscaler", "agentcontainers-api"),
+               ("PodDisruptionBudget", "agentcontainers-api")}  # fmt: skip
+    assert {(d["kind"], d["metadata"]["name"]) for d in base} - removed == kinds
