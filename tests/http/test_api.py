@@ -310,8 +310,10 @@ async def test_a_background_run_retried_with_its_key_is_the_same_run(make_client
         assert late.status_code == 202 and late.json()["run_id"] == run_id
         assert late.json()["status"] == "succeeded" and late.json()["result"] == run["result"]
         assert [r["run_id"] for r in (await client.get("/v1/runs")).json()["runs"]] == [run_id]
-        prompts = [r for r in dev_model.requests("/v1/messages") if marker in (r.get("prompt") or "")
-                   and r.get("tools")]  # fmt: skip
+        prompts = [
+            r for r in dev_model.requests("/v1/messages")
+            if marker in (r.get("prompt") or "") and r.get("tools")
+        ]  # fmt: skip
         assert len(prompts) == 1
 
         other = await client.post("/v1/agents/tester/runs", json={"prompt": "x"}, headers=headers)
