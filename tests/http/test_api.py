@@ -43,6 +43,8 @@ AUTHENTICATED = [
     ("DELETE", f"/v1/sessions/{uuid.uuid4()}"),
     ("GET", "/v1/usage"),
     ("POST", "/v1/login"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
 ]
 
 
@@ -434,7 +436,8 @@ class _Assets(HTMLParser):
 
 
 async def test_the_docs_page_loads_only_assets_this_service_serves(make_client):
-    async with make_client(AGENTCONTAINERS_API_KEYS=KEYS) as client:  # open even with keys
+    async with make_client(AGENTCONTAINERS_API_KEYS=KEYS) as client:
+        client.headers.update(ALICE)  # behind the keys like the rest (AUTHENTICATED above)
         page = await client.get("/docs")
         assert page.status_code == 200 and "SwaggerUIBundle" in page.text
         parser = _Assets()

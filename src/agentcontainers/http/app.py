@@ -63,7 +63,10 @@ def create_app(settings: Settings | None = None, *, service: AgentService | None
         version=_version(),
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url=None,  # served by routes.root from the vendored Swagger UI, not a CDN
+        # both served by routes.root: behind the API keys, and the docs page from the vendored
+        # Swagger UI rather than a CDN
+        openapi_url=None,
+        docs_url=None,
         redoc_url=None,
     )
     app.include_router(root.router)

@@ -31,16 +31,23 @@ async def index() -> Response:
     )
 
 
+@router.get("/openapi.json", include_in_schema=False)
+async def openapi(request: Request, caller: Caller) -> JSONResponse:
+    """The OpenAPI document; like every route but ``/healthz``, it needs a key when keys are set."""
+    return JSONResponse(request.app.openapi())
+
+
 @router.get("/docs", include_in_schema=False)
-async def docs(request: Request) -> HTMLResponse:
+async def docs(request: Request, caller: Caller) -> HTMLResponse:
     """Swagger UI for ``/openapi.json``, from the copy vendored under ``/static/vendor/``.
 
-    FastAPI's default page loads it from a CDN, which leaves the page blank offline.
+    FastAPI's default page loads it from a CDN, which leaves the page blank offline. The page
+    fetches the document with the browser's cookie (``POST /v1/login``, the web UI's sign-in).
     """
     root = str(request.scope.get("root_path", "")).rstrip("/")
     vendor = f"{root}/static/vendor"
     return get_swagger_ui_html(
-        openapi_url=f"{root}{request.app.openapi_url}",
+        openapi_url=f"{root}/openapi.json",
         title=f"{request.app.title} API",
         swagger_js_url=f"{vendor}/swagger-ui-bundle.js",
         swagger_css_url=f"{vendor}/swagger-ui.css",
