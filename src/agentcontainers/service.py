@@ -65,8 +65,13 @@ class AgentService:
         self.settings = settings
         if runtime is None:
             from agentcontainers.runtime.claude_code import ClaudeCodeRuntime
+            from agentcontainers.runtime.sandbox import sandbox_command
 
-            runtime = ClaudeCodeRuntime(settings.cli_path)
+            runtime = ClaudeCodeRuntime(
+                settings.cli_path,
+                sandbox=sandbox_command(settings.sandbox),
+                state_dir=settings.state_dir,
+            )
         self.runtime = runtime
         self.mcp = mcp
         self._index: SessionIndex | None = None
@@ -130,10 +135,12 @@ class AgentService:
 
     def transcript_path(self, record: SessionRecord) -> Path:
         """Claude Code's JSONL transcript of the session (``<state>/projects/<cwd>/<id>.jsonl``)."""
+        from agentcontainers.runtime.claude_code import project_key
+
         return (
             self.settings.state_dir
             / "projects"
-            / _project_key(record.workspace)
+            / project_key(record.workspace)
             / f"{record.id}.jsonl"
         )
 
@@ -283,6 +290,7 @@ class AgentService:
             mcp_servers=servers,
             mcp_tool_rules=tuple(mcp_rules),
             plugin_dirs=self._skills_plugin(agent, tools),
+            read_only=(agent.path,),
             extra_args=_agents_arg(agent, tools),
             timeout_s=min(timeout_s or self.settings.run_timeout_s, self.settings.run_timeout_s),
         )
@@ -579,10 +587,3 @@ def _shape(result: dict[str, Any], agent: str) -> AgentResult:
 def _title(prompt: str) -> str:
     line = " ".join(prompt.split())
     return line if len(line) <= 80 else line[:77] + "..."
-
-
-def _project_key(cwd: str) -> str:
-    """How Claude Code names a working directory under ``projects/``."""
-    import re
-
-    return re.sub(r"[^A-Za-z0-9]", "-", cwd)

@@ -80,6 +80,16 @@ def _number(kind: type, minimum: float, *, strict: bool = False) -> Callable[[st
     return parse
 
 
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return value
+
+    return parse
+
+
 _SECRET = Secret
 _POSITIVE_INT = _number(int, 1)
 _POSITIVE = _number(float, 0, strict=True)
@@ -114,6 +124,8 @@ class Settings:
     #: Comma-separated extra env names (or PREFIX_*) requests may set despite the denylist.
     env_allow: str = _env("AGENTCONTAINERS_ENV_ALLOW", str, "")
     cli_path: str | None = _env("AGENTCONTAINERS_CLI_PATH")
+    #: ``auto`` (bubblewrap when it works here), ``bwrap`` (required) or ``none``.
+    sandbox: str = _env("AGENTCONTAINERS_SANDBOX", _choice("auto", "bwrap", "none"), "auto")
     api_keys: Secret | None = _env("AGENTCONTAINERS_API_KEYS", _SECRET)
     mcp_gateway_url: str | None = _env("AGENTCONTAINERS_MCP_URL")
     mcp_gateway_token: Secret | None = _env("AGENTCONTAINERS_MCP_TOKEN", _SECRET)

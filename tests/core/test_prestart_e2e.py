@@ -3,6 +3,7 @@ service uses that process only for an identical run, and never sends it a prompt
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from pathlib import Path
@@ -16,7 +17,24 @@ from tests.core.test_faults_e2e import agent_processes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 
-PROMPT = '[[tool Bash {"command": "echo ppid=$PPID"}]]'
+# Each launched CLI has its own run marker in its environment, inherited by its tools (a PID
+# would not do: in the sandbox the tool sees its parent's PID in the sandbox's namespace).
+PROMPT = '[[tool Bash {"command": "echo marker=$AGENTCONTAINERS_RUN"}]]'
+
+
+def markers(state_dir: Path) -> set[str]:
+    """The run markers of the agent processes working for ``state_dir``."""
+    found = set()
+    for pid in agent_processes(state_dir):
+        with contextlib.suppress(OSError):
+            for item in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                if item.startswith(b"AGENTCONTAINERS_RUN="):
+                    found.add(item.split(b"=", 1)[1].decode())
+    return found
+
+
+def marker_of(result) -> str:
+    return re.search(r"marker=(\w+)", result.body["result"]).group(1)
 
 
 @pytest.fixture
@@ -41,12 +59,12 @@ async def test_the_prestarted_process_runs_the_request(agent_env, clean_environ:
     service = AgentService(Settings.from_env(agent_env))
     try:
         await service.prestart(Draft(prompt=PROMPT))
-        [prestarted] = agent_processes(clean_environ)
+        [prestarted] = markers(clean_environ)
         result = await service.invoke(parse_request({"prompt": PROMPT}))
     finally:
         await service.aclose()
     assert result.status == 200, result.body
-    assert re.search(r"ppid=(\d+)", result.body["result"]).group(1) == str(prestarted)
+    assert marker_of(result) == prestarted
     assert agent_processes(clean_environ) == []
 
 
@@ -56,12 +74,12 @@ async def test_a_different_request_never_reaches_the_prestarted_process(
     service = AgentService(Settings.from_env(agent_env))
     try:
         await service.prestart(Draft(prompt="DRAFT-ONLY-PROMPT", model="claude-other"))
-        [prestarted] = agent_processes(clean_environ)
+        [prestarted] = markers(clean_environ)
         result = await service.invoke(parse_request({"prompt": PROMPT}))
     finally:
         await service.aclose()
     assert result.status == 200, result.body
-    assert re.search(r"ppid=(\d+)", result.body["result"]).group(1) != str(prestarted)
+    assert marker_of(result) != prestarted
     assert "DRAFT-ONLY-PROMPT" not in json.dumps(dev_model.requests())
     assert agent_processes(clean_environ) == []
 
@@ -77,12 +95,12 @@ async def test_a_run_with_mcp_servers_is_prestarted_before_its_gateway_serves(
     service = AgentService(Settings.from_env(agent_env))
     try:
         await service.prestart(Draft(prompt=PROMPT, env=MEMORY))
-        [prestarted] = agent_processes(clean_environ)
+        [prestarted] = markers(clean_environ)
         result = await service.invoke(parse_request({"prompt": PROMPT, "env": MEMORY}))
     finally:
         await service.aclose()
     assert result.status == 200, result.body
-    assert re.search(r"ppid=(\d+)", result.body["result"]).group(1) == str(prestarted)
+    assert marker_of(result) == prestarted
     assert agent_processes(clean_environ) == []
 
 
@@ -91,7 +109,7 @@ async def test_a_prestarted_run_has_its_mcp_tools_on_the_first_turn(agent_env, c
     service = AgentService(Settings.from_env(agent_env))
     try:
         await service.prestart(Draft(prompt=prompt, env=MEMORY))
-        assert len(agent_processes(clean_environ)) == 1
+        assert len(markers(clean_environ)) == 1
         result = await service.invoke(parse_request({"prompt": prompt, "env": MEMORY}))
     finally:
         await service.aclose()

@@ -65,6 +65,9 @@ class RunSpec:
     setting_sources: tuple[str, ...] = ()
     settings: Mapping[str, Any] = field(default_factory=dict)
     add_dirs: tuple[Path, ...] = ()
+    #: Paths the agent may read and must not write (the persona directory); a sandbox mounts
+    #: them read-only.
+    read_only: tuple[Path, ...] = ()
     plugin_dirs: tuple[Path, ...] = ()
     extra_args: Mapping[str, str | None] = field(default_factory=dict)
     #: Also yield ``text_delta`` events while the model writes (``--include-partial-messages``).

@@ -32,6 +32,7 @@ import anyio.to_thread
 
 from agentcontainers.errors import RuntimeCrashed, RunTimeout
 from agentcontainers.runtime.base import RunEvent, RunSpec
+from agentcontainers.runtime.sandbox import protect_service_process, wrap
 
 _STDERR_TAIL = 4000
 _KILL_GRACE_S = 2.0
@@ -200,9 +201,20 @@ class ClaudeCodeRuntime:
 
     name = "claude-code"
 
-    def __init__(self, cli_path: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        cli_path: str | Path | None = None,
+        *,
+        sandbox: str | None = None,
+        state_dir: Path | None = None,
+    ) -> None:
+        """``sandbox``: the ``bwrap`` binary to confine each CLI with (None: no sandbox), which
+        then hides ``state_dir`` from the agent but for its own workspace and transcripts."""
         self.cli_path = str(cli_path or bundled_cli_path())
+        self.sandbox = sandbox
+        self.state_dir = state_dir
         self._prestarted: list[_Launched] = []
+        self._protected = False
 
     async def prestart(self, spec: RunSpec) -> None:
         """Start the CLI for ``spec`` now; it boots (most of a short run's time) while the
@@ -217,8 +229,30 @@ class ClaudeCodeRuntime:
         while self._prestarted:
             await self._prestarted.pop().discard()
 
-    async def _launch(self, spec: RunSpec) -> _Launched:
+    def _command(self, spec: RunSpec) -> list[str]:
         argv = build_argv(spec, self.cli_path)
+        if self.sandbox is None:
+            return argv
+        # Claude Code's files: its settings in CLAUDE_CONFIG_DIR (the state directory in the
+        # seed's layout, so inside the sandbox an empty tmpfs: settings do not carry over from
+        # one run to the next) and this session's transcripts, which must outlive the run.
+        transcripts = spec.config_dir / "projects" / project_key(str(spec.cwd))
+        transcripts.mkdir(parents=True, exist_ok=True)
+        hidden = [self.state_dir] if self.state_dir is not None else []
+        config = [] if any(_inside(spec.config_dir, h) for h in hidden) else [spec.config_dir]
+        cli = Path(self.cli_path)
+        return wrap(
+            self.sandbox,
+            argv,
+            cwd=spec.cwd,
+            writable=[*config, transcripts, spec.cwd, *spec.add_dirs],
+            # the CLI binary stays runnable wherever it is (/tmp, the state directory)
+            read_only=[*spec.read_only, *spec.plugin_dirs, *([cli] if cli.is_absolute() else [])],
+            hidden=hidden,
+        )
+
+    async def _launch(self, spec: RunSpec) -> _Launched:
+        argv = self._command(spec)
         # Tool commands run in sessions of their own, outside the CLI's process group; this
         # marker, inherited by every descendant, finds them when the run ends.
         marker = uuid.uuid4().hex
@@ -255,6 +289,9 @@ class ClaudeCodeRuntime:
         """Run one turn; see :class:`agentcontainers.runtime.base.Runtime`."""
         launched = await self._adopt_or_launch(spec)
         process, deadline = launched.process, launched.deadline
+        if not self._protected:  # before any tool can run; off the CLI's start-up path
+            protect_service_process()
+            self._protected = True
         got_result = False
         try:
             assert process.stdin is not None and process.stdout is not None
@@ -286,6 +323,15 @@ class ClaudeCodeRuntime:
                 "the agent process ended without a result "
                 f"(exit status {process.returncode}): {tail}"
             )
+
+
+def project_key(cwd: str) -> str:
+    """How Claude Code names a working directory under ``projects/``."""
+    return "".join(c if c.isascii() and c.isalnum() else "-" for c in cwd)
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    return path == directory or directory in path.parents
 
 
 def _tail(stream: Any) -> str:
