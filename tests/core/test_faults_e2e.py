@@ -109,3 +109,48 @@ def leftover_sleepers() -> list[int]:
             except OSError:
                 continue
     return found
+
+
+def processes_of(state_dir: Path) -> list[int]:
+    """PIDs of every process working for this test's state directory: the CLI, its sandbox,
+    and the tools it started (they inherit its environment)."""
+    needle = f"CLAUDE_CONFIG_DIR={state_dir}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if needle in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.parametrize("sandbox", ["none", "auto"])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
+def test_a_stopped_one_shot_run_stops_its_agent_and_still_answers(
+    agent_env, clean_environ: Path, sandbox, signum
+):
+    # `timeout 60 agentcontainers run ...`, a pod being replaced, a closed terminal: the CLI
+    # and the tool it is running end too, and the caller still gets an envelope.
+    request = '{"prompt": "[[tool Bash {\\"command\\": \\"echo start; sleep 300; echo end\\"}]]"}'
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentcontainers", "run", request],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**agent_env, "AGENTCONTAINERS_SANDBOX": sandbox},
+    )  # fmt: skip
+    wait_for(lambda: any(
+        b"sleep" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        for pid in processes_of(clean_environ)
+    ))  # fmt: skip
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=60)
+    import json
+
+    envelope = json.loads(out)
+    body = json.loads(envelope["body"])
+    assert proc.returncode == 1
+    assert body["is_error"] is True and body["error"]["code"] == "cancelled"
+    assert signal.Signals(signum).name in body["result"]
+    assert "Traceback" not in err
+    assert processes_of(clean_environ) == []

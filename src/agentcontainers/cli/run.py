@@ -64,6 +64,37 @@ def _show_progress(mode: str) -> bool:
 
 
 async def _invoke(raw: str | bytes, agent: str | None, progress: bool) -> AgentResult:
+    """The run, cancelled cleanly (the agent's processes stopped, an envelope still printed)
+    when this process is told to stop: SIGTERM (``timeout``, an orchestrator), SIGHUP, SIGINT."""
+    import signal
+
+    import anyio
+
+    from agentcontainers.errors import RunCancelled
+
+    stopped: list[str] = []
+    result: AgentResult | None = None
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGHUP, signal.SIGINT) as signals:
+        async with anyio.create_task_group() as group:
+
+            async def stop_on_signal() -> None:
+                async for signum in signals:
+                    stopped.append(signal.Signals(signum).name)
+                    group.cancel_scope.cancel()
+
+            async def run() -> None:
+                nonlocal result
+                result = await _run(raw, agent, progress)
+                group.cancel_scope.cancel()
+
+            group.start_soon(stop_on_signal)
+            group.start_soon(run)
+    if result is None:
+        raise RunCancelled(f"the run was stopped by {stopped[0] if stopped else 'a signal'}")
+    return result
+
+
+async def _run(raw: str | bytes, agent: str | None, progress: bool) -> AgentResult:
     from agentcontainers.service import AgentService
     from agentcontainers.settings import Settings
 
