@@ -74,6 +74,7 @@ async def _invoke(raw: str | bytes, agent: str | None, progress: bool) -> AgentR
 
     stopped: list[str] = []
     result: AgentResult | None = None
+    failure: BaseException | None = None
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGHUP, signal.SIGINT) as signals:
         async with anyio.create_task_group() as group:
 
@@ -83,12 +84,17 @@ async def _invoke(raw: str | bytes, agent: str | None, progress: bool) -> AgentR
                     group.cancel_scope.cancel()
 
             async def run() -> None:
-                nonlocal result
-                result = await _run(raw, agent, progress)
+                nonlocal result, failure
+                try:
+                    result = await _run(raw, agent, progress)
+                except Exception as exc:  # raised as itself below, not in an ExceptionGroup
+                    failure = exc
                 group.cancel_scope.cancel()
 
             group.start_soon(stop_on_signal)
             group.start_soon(run)
+    if failure is not None:
+        raise failure
     if result is None:
         raise RunCancelled(f"the run was stopped by {stopped[0] if stopped else 'a signal'}")
     return result
