@@ -28,6 +28,7 @@ from agentcontainers.errors import (
     NotFound,
     PayloadTooLarge,
     RunError,
+    SessionBusy,
 )
 from agentcontainers.result import AgentResult
 from agentcontainers.runtime.base import RunEvent, RunSpec, Runtime
@@ -186,6 +187,8 @@ class AgentService:
                 log.warning("run failed: %s (agent %s)", exc.message, agent_name)
             if known.get("session_id") and not await self._session_exists(known["session_id"]):
                 known.pop("session_id")  # a first run that left nothing to resume
+            if isinstance(exc, SessionBusy):  # the caller's own session: say which one to retry
+                known["session_id"] = request.resume_session_id
             base = {**known, **(getattr(exc, "body", None) or {})}
             return AgentResult.from_error(exc, agent=agent_name, base=base or None)
 

@@ -4,12 +4,16 @@ CLI, the dev model. Each test asserts what a user sees: the envelope, files, the
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
 import pytest
+
+from tests.core.test_faults_e2e import agent_processes, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -59,11 +63,16 @@ def test_seed_tool_lists_and_custom_env(run_cli, tmp_path):
 def test_bash_outside_the_effective_tools_never_runs(run_cli, tmp_path, policy):
     target = tmp_path / "created-by-bash"
     command = json.dumps({"command": f"touch {target}"})
-    run = run_cli({"prompt": f"[[tool Bash {command}]]", **policy})
+    # No sandbox, so that a Bash that did run would leave the file where this test looks.
+    run = run_cli({"prompt": f"[[tool Bash {command}]]", **policy}, AGENTCONTAINERS_SANDBOX="none")
     assert run.status == 200, run.body
     assert not target.exists()
     assert "tool Bash failed" in run.body["result"]
-    assert "No such tool available" in run.body["result"] or "not" in run.body["result"].lower()
+    assert "No such tool available: Bash" in run.body["result"]
+
+    # the control: the same request without the policy creates the file
+    allowed = run_cli({"prompt": f"[[tool Bash {command}]]"}, AGENTCONTAINERS_SANDBOX="none")
+    assert allowed.status == 200 and target.exists(), allowed.body
 
 
 def test_request_cannot_enable_a_tool_the_persona_lacks(run_cli):
@@ -293,3 +302,49 @@ def test_progress_on_stderr_keeps_stdout_to_the_envelope(run_cli):
     assert any("starting agent 'tester'" in line for line in lines)
     assert any("tool  Bash" in line for line in lines)
     assert any("success · 2 turns" in line for line in lines)
+
+
+def test_a_budget_stops_a_looping_agent(run_cli):
+    loop = '[[loop Bash {"command": "echo again"}]]'
+    run = run_cli({"prompt": loop, "max_budget_usd": 0.05})  # a turn costs about $0.03 here
+    assert run.status == 200, run.body  # the run completed: it stopped early, by design
+    assert run.exit_code == 1 and run.body["is_error"] is True
+    assert run.body["subtype"] == "error_max_budget_usd"
+    assert run.body["num_turns"] < 10
+
+
+def test_a_second_turn_of_a_busy_session_is_409(agent_env, run_cli, clean_environ):
+    first = run_cli({"prompt": "hello"})
+    session = first.body["session_id"]
+    slow = subprocess.Popen(
+        [sys.executable, "-m", "agentcontainers", "run",
+         json.dumps({"prompt": "[[stall 30]]", "resume_session_id": session})],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=agent_env,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: agent_processes(clean_environ))  # the first turn holds the session
+        busy = run_cli({"prompt": "me too", "resume_session_id": session})
+        assert busy.status == 409, busy.body
+        assert busy.body["error"]["code"] == "session_busy" and busy.body["session_id"] == session
+    finally:
+        slow.send_signal(signal.SIGTERM)
+        slow.communicate(timeout=60)
+    # once the first turn is over, the session takes turns again, whole
+    again = run_cli({"prompt": "[[history]]", "resume_session_id": session})
+    assert again.status == 200 and "hello" in again.body["result"], again.body
+
+
+def test_demo_says_it_uses_the_dev_model_and_answers_as_clarice(clean_environ):
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"),
+           "STATE_DIR": str(clean_environ)}  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "agentcontainers", "demo"],
+        capture_output=True, text=True, env=env, timeout=180,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "DEV MODEL" in proc.stderr and "not Claude" in proc.stderr
+    envelope = json.loads(proc.stdout)
+    body = json.loads(envelope["body"])
+    assert envelope["statusCode"] == 200 and body["agent"] == "assistant"
+    assert "Clarice" in body["result"]
+    assert "Traceback" not in proc.stderr
