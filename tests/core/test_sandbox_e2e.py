@@ -142,7 +142,7 @@ def test_the_service_protects_itself_before_the_agent_runs(agent_env):
         "async def main():\n"
         "    async with AgentService(Settings.from_env()) as service:\n"
         "        before = ctypes.CDLL(None).prctl(3, 0, 0, 0, 0)\n"
-        "        result = await service.invoke(parse_request({'prompt': 'hi'}))\n"
+        "        result = await service.invoke(parse_request({'prompt': 'protect-check'}))\n"
         "        print(result.status, before, ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))\n"
         "anyio.run(main)\n"
     )

@@ -54,14 +54,15 @@ async def test_every_route_but_healthz_needs_a_valid_key(make_client, dev_model,
         health = await client.get("/healthz")
         assert health.status_code == 200 and health.json() == {"status": "ok"}
         headers = {"Authorization": credentials} if credentials else {}
+        prompt = f"unauthenticated-{uuid.uuid4().hex}"  # the dev model is shared by the suite
         for method, path in AUTHENTICATED:
             response = await client.request(
-                method, path, headers=headers, content=b'{"prompt": "hi"}'
+                method, path, headers=headers, content=json.dumps({"prompt": prompt})
             )
             result_shaped_error(response, 401, "unauthorized")
             assert response.headers["www-authenticate"].startswith("Bearer")
             assert "key-0123456789" not in response.text
-    assert not dev_model_saw(dev_model, "hi")
+    assert not dev_model_saw(dev_model, prompt)
 
 
 async def test_readyz_is_200_when_state_runtime_and_agent_are_usable(make_client, clean_environ):
