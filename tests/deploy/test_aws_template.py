@@ -97,3 +97,14 @@ def test_state_on_efs_mounted_at_mnt_state(template):
     assert resources["StateFileSystem"]["Properties"]["Encrypted"] is True
     state_dir = props["Environment"]["Variables"]["STATE_DIR"]["Fn::If"]
     assert state_dir[1] == "/mnt/state" and state_dir[2].startswith("/tmp/")
+
+
+def test_efs_state_requires_a_single_writer(template, tmp_path):
+    """SQLite in WAL mode on EFS takes one writer: the template refuses EFS state unless the
+    function's concurrency is reserved at 1 (a deployment-time rule, not a note in the docs)."""
+    rule = template["Rules"]["EfsStateHasOneWriter"]
+    assert rule["RuleCondition"] == template["Conditions"]["UseEfs"]
+    assert rule["Assertions"][0]["Assert"] == {
+        "Fn::Equals": [{"Ref": "ReservedConcurrency"}, "1"]
+    }
+    assert "ReservedConcurrency=1" in rule["Assertions"][0]["AssertDescription"]
