@@ -104,7 +104,5 @@ def test_efs_state_requires_a_single_writer(template, tmp_path):
     function's concurrency is reserved at 1 (a deployment-time rule, not a note in the docs)."""
     rule = template["Rules"]["EfsStateHasOneWriter"]
     assert rule["RuleCondition"] == template["Conditions"]["UseEfs"]
-    assert rule["Assertions"][0]["Assert"] == {
-        "Fn::Equals": [{"Ref": "ReservedConcurrency"}, "1"]
-    }
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "ReservedConcurrency"}, "1"]}
     assert "ReservedConcurrency=1" in rule["Assertions"][0]["AssertDescription"]

@@ -236,6 +236,22 @@ def test_model_errors_are_shown_plainly(server: Server, open_browser: Any) -> No
     expect(reply.locator(".markdown")).to_contain_text("and now?")
 
 
+def test_an_operator_budget_stop_is_said_plainly_in_a_light_page(
+    start_serve: Any, open_browser: Any
+) -> None:
+    # A run stopped by the operator's spending limit completed; its reply says so. This page
+    # follows a light system theme.
+    server = start_serve(AGENTCONTAINERS_MAX_BUDGET_USD="0.05")  # a turn costs about $0.03
+    browsing = open_browser(color_scheme="light")
+    page = browsing.page
+    chat = ChatPage(page, server.url).open()
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(247, 247, 248)"
+    reply = chat.ask('[[loop Bash {"command":"echo again"}]]')
+    expect(reply.locator(".notice")).to_have_text(re.compile(r"Stopped at the budget limit"))
+    expect(reply.locator(".alert")).to_have_count(0)
+    screenshot(page, "desktop-light-budget")
+
+
 def test_phone_layout(server: Server, open_browser: Any) -> None:
     browsing = open_browser(
         PHONE, is_mobile=True, has_touch=True, device_scale_factor=2, color_scheme="dark"
