@@ -278,5 +278,12 @@ def test_warm_invocations_reuse_the_assistants_mcp_gateway(agent_env):
             envelope = handler({"prompt": "[[say warm]]"}, Context(60_000))
             assert envelope["statusCode"] == 200, envelope
             assert body_of(envelope)["result"] == "warm"
+        saved = handler(
+            {"prompt": '[[tool mcp__assistant__create_todo {"title": "renew passports"}]]'},
+            Context(60_000),
+        )
+        assert "renew passports" in body_of(saved)["result"], saved
+        listed = handler({"prompt": "[[tool mcp__assistant__list_todos {}]]"}, Context(60_000))
+        assert "renew passports" in body_of(listed)["result"], listed
     finally:
         handler.close()

@@ -348,3 +348,39 @@ def test_demo_says_it_uses_the_dev_model_and_answers_as_clarice(clean_environ):
     assert envelope["statusCode"] == 200 and body["agent"] == "assistant"
     assert "Clarice" in body["result"]
     assert "Traceback" not in proc.stderr
+
+
+UPSTREAM_TOKEN = "everything-upstream-token-do-not-leak"
+
+
+def test_an_upstream_mcp_server_through_the_one_shot_cli(run_cli, everything_upstream):
+    """`${NAME}_HOST` + the request's MCP_SERVERS, end to end through `agentcontainers run`:
+    the agent calls server-everything's tool through the gateway; a run without it cannot;
+    the upstream's token reaches neither the agent's environment nor any process it can see."""
+    operator = {"EVERYTHING_HOST": everything_upstream.url, "EVERYTHING_TOKEN": UPSTREAM_TOKEN}
+    with_server = {"env": {"MCP_SERVERS": "everything"}}
+
+    called = run_cli(
+        {"prompt": '[[tool mcp__everything__echo {"message": "via the gateway"}]]', **with_server},
+        **operator,
+    )
+    assert called.status == 200, called.body
+    assert "Echo: via the gateway" in called.body["result"]
+
+    without = run_cli(
+        {"prompt": '[[tool mcp__everything__echo {"message": "no"}]]'}, **operator
+    )
+    assert without.status == 200, without.body
+    assert "No such tool available: mcp__everything__echo" in without.body["result"]
+
+    scan = (
+        f"env | grep -c {UPSTREAM_TOKEN}; for f in /proc/[0-9]*; do tr '\\0' '\\n' "
+        f"< $f/environ 2>/dev/null | grep -q {UPSTREAM_TOKEN} && echo LEAK $f; done; echo scanned"
+    )
+    looked = run_cli(
+        {"prompt": "[[tool Bash " + json.dumps({"command": scan}) + "]]", **with_server},
+        **operator,
+    )
+    assert looked.status == 200, looked.body
+    assert "scanned" in looked.body["result"] and "LEAK" not in looked.body["result"]
+    assert looked.body["result"].split("returned: ", 1)[1].startswith("0")  # not in its env

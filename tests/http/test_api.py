@@ -475,3 +475,10 @@ async def test_the_assistant_and_its_mcp_gateway_survive_runs_and_cancels(make_c
             assert cancelled.json()["result"]["subtype"] == "error_cancelled"
         again = await client.post("/v1/agents/assistant/invoke", json={"prompt": "[[say again]]"})
         assert again.status_code == 200 and again.json()["result"] == "again"
+        # and its memory tools work through it: a todo saved in one run is listed in the next
+        saved = await client.post("/v1/agents/assistant/invoke", json={
+            "prompt": '[[tool mcp__assistant__create_todo {"title": "book the vet"}]]'})  # fmt: skip
+        assert saved.status_code == 200 and "book the vet" in saved.json()["result"], saved.text
+        listed = await client.post("/v1/agents/assistant/invoke", json={
+            "prompt": "[[tool mcp__assistant__list_todos {}]]"})  # fmt: skip
+        assert "book the vet" in listed.json()["result"], listed.text

@@ -40,3 +40,12 @@ def test_a_bad_host_variable_is_reported(
     monkeypatch.setenv("CRM_TIMEOUT", "soon")
     assert mcp_proxy.main(parse()) == 2
     assert "CRM_TIMEOUT must be a number" in capsys.readouterr().err
+
+
+def test_persona_rules_without_a_token_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "mcp.json"
+    config.write_text('{"personas": {"reviewer": {"deny": ["mcp__assistant"]}}}')
+    assert mcp_proxy.main(parse("--config", str(config))) == 2
+    assert "'personas' rules need AGENTCONTAINERS_MCP_TOKEN" in capsys.readouterr().err

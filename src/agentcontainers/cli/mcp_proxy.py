@@ -123,6 +123,15 @@ def main(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"mcp-proxy: {exc.message}", file=sys.stderr)
         return 2
+    if config.personas and not token:
+        # A caller's persona is known only from the scoped tokens the service signs with the
+        # gateway token: without one the rules could not be applied, and would silently not be.
+        print(
+            "mcp-proxy: the config's 'personas' rules need AGENTCONTAINERS_MCP_TOKEN (callers "
+            "are told apart by tokens signed with it); set a token or remove the rules",
+            file=sys.stderr,
+        )
+        return 2
     allowed = list(args.allowed_host) + [
         host.strip()
         for host in settings.environ.get("AGENTCONTAINERS_MCP_ALLOWED_HOSTS", "").split(",")
