@@ -367,9 +367,7 @@ def test_an_upstream_mcp_server_through_the_one_shot_cli(run_cli, everything_ups
     assert called.status == 200, called.body
     assert "Echo: via the gateway" in called.body["result"]
 
-    without = run_cli(
-        {"prompt": '[[tool mcp__everything__echo {"message": "no"}]]'}, **operator
-    )
+    without = run_cli({"prompt": '[[tool mcp__everything__echo {"message": "no"}]]'}, **operator)
     assert without.status == 200, without.body
     assert "No such tool available: mcp__everything__echo" in without.body["result"]
 

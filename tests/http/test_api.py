@@ -476,9 +476,9 @@ async def test_the_assistant_and_its_mcp_gateway_survive_runs_and_cancels(make_c
         again = await client.post("/v1/agents/assistant/invoke", json={"prompt": "[[say again]]"})
         assert again.status_code == 200 and again.json()["result"] == "again"
         # and its memory tools work through it: a todo saved in one run is listed in the next
-        saved = await client.post("/v1/agents/assistant/invoke", json={
-            "prompt": '[[tool mcp__assistant__create_todo {"title": "book the vet"}]]'})  # fmt: skip
+        todo = '[[tool mcp__assistant__create_todo {"title": "book the vet"}]]'
+        saved = await client.post("/v1/agents/assistant/invoke", json={"prompt": todo})
         assert saved.status_code == 200 and "book the vet" in saved.json()["result"], saved.text
-        listed = await client.post("/v1/agents/assistant/invoke", json={
-            "prompt": "[[tool mcp__assistant__list_todos {}]]"})  # fmt: skip
+        listing = "[[tool mcp__assistant__list_todos {}]]"
+        listed = await client.post("/v1/agents/assistant/invoke", json={"prompt": listing})
         assert "book the vet" in listed.json()["result"], listed.text
