@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
 from agentcontainers.mcp.aggregate import AggregateBackend
 from agentcontainers.mcp.audit import AuditedBackend
-from agentcontainers.mcp.base import UnknownComponent
+from agentcontainers.mcp.base import Backend, UnknownComponent, UpstreamRejected
 from agentcontainers.mcp.config import UpstreamConfig
 from agentcontainers.mcp.filtered import FilteredBackend
 from agentcontainers.mcp.pool import PooledUpstream
@@ -109,6 +110,33 @@ async def test_audit_records_calls_without_argument_values(
     ]
     assert all(r["server"] == "alpha" and r["duration_ms"] >= 0 for r in records)
     assert "arguments" not in records[0] and "40" not in caplog.text
+
+
+class _QuotingUpstream(Backend):
+    """An upstream whose errors quote the arguments back, as validation errors often do."""
+
+    name = "quoting"
+
+    async def list(self, kind: Any) -> list[dict[str, Any]]:
+        return []
+
+    async def request(self, method: str, params: dict[str, Any], *, notify: Any = None) -> Any:
+        raise UpstreamRejected(-32602, f"invalid value {params['arguments']['a']!r} for 'a'")
+
+
+@pytest.mark.parametrize("arguments", [False, True], ids=["default", "with-arguments"])
+async def test_audit_keeps_an_upstreams_error_text_out_with_the_arguments(
+    caplog: pytest.LogCaptureFixture, arguments: bool
+) -> None:
+    audited = AuditedBackend(_QuotingUpstream(), persona=None, arguments=arguments)
+    with (
+        caplog.at_level(logging.INFO, logger="agentcontainers.mcp.audit"),
+        pytest.raises(UpstreamRejected),
+    ):
+        await audited.request("tools/call", {"name": "add", "arguments": {"a": "private-77"}})
+    record = json.loads(caplog.records[-1].getMessage())
+    assert record["outcome"] == "rejected"
+    assert ("private-77" in caplog.text) is arguments, caplog.text
 
 
 async def test_audit_can_include_arguments(

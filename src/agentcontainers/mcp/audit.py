@@ -80,7 +80,10 @@ class AuditedBackend(WrapperBackend):
             result = await self.wrapped.request(method, params, notify=notify)
         except Exception as exc:
             record["outcome"] = _outcome(exc)
-            record["error"] = str(exc)
+            # An upstream's own message (a validation error, say) may quote argument values:
+            # only the gateway's own messages are logged unless arguments are.
+            ours = record["outcome"] in ("denied", "unknown", "timeout", "unavailable")
+            record["error"] = str(exc) if ours or self.arguments else type(exc).__name__
             raise
         else:
             record["outcome"] = "tool_error" if result.get("isError") else "ok"
