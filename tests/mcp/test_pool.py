@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from agentcontainers.mcp.base import Kind, UpstreamRejected, UpstreamTimeout
 from agentcontainers.mcp.config import UpstreamConfig
 from agentcontainers.mcp.pool import PooledUpstream, connection_factory
+from tests.fixtures.mcp import serve_app
 from tests.mcp.sample import build_sample_server
 
 pytestmark = pytest.mark.anyio
@@ -80,3 +82,45 @@ async def test_each_call_is_bounded_by_the_upstream_timeout() -> None:
             "tools/call", {"name": "add", "arguments": {"a": 1, "b": 1}}
         )
         assert result["content"][0]["text"] == "2"
+
+
+class _RestartingServer:
+    """An MCP server over streamable HTTP that can "restart": after :meth:`restart` a new
+    session manager answers, which knows nothing of the sessions the old one handed out. It
+    offers no GET stream, so only the next call can find out (HTTP 404 on an unknown session)."""
+
+    def __init__(self) -> None:
+        self.apps = [build_sample_server("a").http_app(path="/mcp") for _ in range(2)]
+        self.current = 0
+
+    def restart(self) -> None:
+        self.current = 1
+
+    async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] == "lifespan":
+            async with contextlib.AsyncExitStack() as stack:
+                for app in self.apps:
+                    await stack.enter_async_context(app.router.lifespan_context(app))
+                await receive()
+                await send({"type": "lifespan.startup.complete"})
+                await receive()
+                await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["type"] == "http" and scope["method"] == "GET":
+            await send({"type": "http.response.start", "status": 405, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await self.apps[self.current](scope, receive, send)
+
+
+async def test_an_expired_session_is_initialised_again_on_the_next_call() -> None:
+    server = _RestartingServer()
+    async with serve_app(server) as base:
+        config = UpstreamConfig(name="a", transport="http", url=f"{base}/mcp", timeout=5)
+        async with PooledUpstream(config) as pooled:
+            add = {"name": "add", "arguments": {"a": 1, "b": 2}}
+            first = await pooled.request("tools/call", add)
+            assert first["content"][0]["text"] == "3"
+            server.restart()  # our session id is now unknown upstream
+            again = await pooled.request("tools/call", add)
+            assert again["content"][0]["text"] == "3"
