@@ -63,15 +63,14 @@ def test_seed_tool_lists_and_custom_env(run_cli, tmp_path):
 def test_bash_outside_the_effective_tools_never_runs(run_cli, tmp_path, policy):
     target = tmp_path / "created-by-bash"
     command = json.dumps({"command": f"touch {target}"})
-    # No sandbox, so that a Bash that did run would leave the file where this test looks.
-    run = run_cli({"prompt": f"[[tool Bash {command}]]", **policy}, AGENTCONTAINERS_SANDBOX="none")
+    run = run_cli({"prompt": f"[[tool Bash {command}]]", **policy})
     assert run.status == 200, run.body
     assert not target.exists()
     assert "tool Bash failed" in run.body["result"]
     assert "No such tool available: Bash" in run.body["result"]
 
     # the control: the same request without the policy creates the file
-    allowed = run_cli({"prompt": f"[[tool Bash {command}]]"}, AGENTCONTAINERS_SANDBOX="none")
+    allowed = run_cli({"prompt": f"[[tool Bash {command}]]"})
     assert allowed.status == 200 and target.exists(), allowed.body
 
 

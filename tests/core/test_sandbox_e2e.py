@@ -68,6 +68,7 @@ def test_the_sandbox_shows_only_the_sessions_own_files(run_cli, clean_environ: P
             f"touch {PERSONAS}/tester/x 2>&1",
             "touch /etc/agent-was-here 2>&1",
             "echo mine > mine.txt && cat mine.txt",
+            f"echo shared > {clean_environ.parent}/handed-over.txt && echo handed",
         ]
     )
     second = run_cli(bash(probe), AGENTCONTAINERS_SANDBOX="bwrap")
@@ -78,6 +79,7 @@ def test_the_sandbox_shows_only_the_sessions_own_files(run_cli, clean_environ: P
     assert out.count("Read-only file system") == 2  # the persona directory, /etc
     assert not (PERSONAS / "tester" / "x").exists()
     assert "mine" in out  # its own workspace is writable
+    assert (clean_environ.parent / "handed-over.txt").read_text() == "shared\n"  # and /tmp
     assert (clean_environ / "__store.db").is_file()  # hidden from the agent, not gone
 
     # and the session it continues is whole: resume sees the earlier turn's files

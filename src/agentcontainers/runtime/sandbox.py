@@ -10,9 +10,9 @@ session's transcript, the session index and the assistant's memory.
 
 - its own PID namespace and ``/proc``: the service and every other process are invisible,
   and when the CLI's process tree ends, nothing of it survives (the namespace dies with it);
-- a read-only view of the file system, an empty ``/tmp`` and an empty state directory, with
-  only its own workspace and its own transcripts mounted back writable; the persona
-  directory stays read-only;
+- a read-only view of the file system but ``/tmp``, and an empty state directory with only
+  its own workspace and its own transcripts mounted back writable; the persona directory
+  stays read-only;
 - no capabilities, even when the service runs as root.
 
 Where bubblewrap cannot run (no ``bwrap``, or a container without user namespaces; AWS
@@ -37,7 +37,9 @@ log = logging.getLogger(__name__)
 MODES = ("auto", "bwrap", "none")
 
 _BASE = ("--die-with-parent", "--unshare-pid", "--unshare-ipc", "--cap-drop", "ALL")
-_VIEW = ("--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp")
+# /tmp stays the machine's, writable: tools hand files to the operator there, as without a
+# sandbox (the agent's own TMPDIR is in its workspace; the state directory is hidden anyway).
+_VIEW = ("--ro-bind", "/", "/", "--bind", "/tmp", "/tmp", "--proc", "/proc", "--dev", "/dev")
 
 
 @functools.cache
