@@ -308,17 +308,11 @@ class AgentService:
         the prompt. Anything unusual means no prestart: this is an optimisation, never a path
         of its own. One invoke per service after a prestart.
         """
-        prestart = getattr(self.runtime, "prestart", None)
-        if prestart is None or not self.settings.fs_shim or draft.resume_session_id:
+        admitted = self._prestart_admit(draft)
+        if admitted is None:
             return
-        try:
-            agent, passed_env = self._admit(draft)
-        except AgentContainersError:
-            return  # invoke will refuse it with the right message
-        tools = policy.effective_tools(agent, draft)
-        mcp_names = self._mcp_names(agent, draft)
+        agent, passed_env, mcp_names = admitted
         servers: dict[str, Any] = {}
-        mcp_rules: list[str] = []
         if mcp_names:
             # Don't wait for an embedded gateway to load: the CLI boots meanwhile, and its
             # connection waits in the gateway's listen backlog.
@@ -326,8 +320,36 @@ class AgentService:
                 servers = await self._mcp_servers(mcp_names, agent, draft, wait=False)
             except AgentContainersError:
                 return
-            for name in servers:
-                mcp_rules.extend(policy.mcp_tool_rules(name, draft) or [])
+        self._prestart_launch(draft, agent, passed_env, servers)
+
+    def prestart_now(self, draft: Any) -> bool:
+        """:meth:`prestart` without an event loop, for a run without MCP servers: the one-shot
+        CLI calls it before it imports ``asyncio``. False when it did not start the process
+        (then :meth:`prestart` may, in the loop)."""
+        admitted = self._prestart_admit(draft)
+        if admitted is None or admitted[2]:
+            return False
+        self._prestart_launch(draft, admitted[0], admitted[1], {})
+        return True
+
+    def _prestart_admit(self, draft: Any) -> tuple[Agent, dict[str, str], list[str]] | None:
+        if not hasattr(self.runtime, "prestart") or self._prestarted_session is not None:
+            return None
+        if not self.settings.fs_shim or draft.resume_session_id:
+            return None
+        try:
+            agent, passed_env = self._admit(draft)
+        except AgentContainersError:
+            return None  # invoke will refuse it with the right message
+        return agent, passed_env, self._mcp_names(agent, draft)
+
+    def _prestart_launch(
+        self, draft: Any, agent: Agent, passed_env: dict[str, str], servers: dict[str, Any]
+    ) -> None:
+        tools = policy.effective_tools(agent, draft)
+        mcp_rules: list[str] = []
+        for name in servers:
+            mcp_rules.extend(policy.mcp_tool_rules(name, draft) or [])
         session_id = str(uuid.uuid4())
         ws = _make_workspace(
             self.settings.state_dir / "workspaces" / session_id,
@@ -338,7 +360,7 @@ class AgentService:
         )
         spec = self._spec(draft, agent, ws, tools, passed_env, servers, mcp_rules, None)
         self._prestarted_session = self._prestart_workspace = session_id
-        await prestart(spec)
+        self.runtime.prestart(spec)  # type: ignore[attr-defined]
 
     def _skills_plugin(self, agent: Agent, tools: tuple[str, ...]) -> tuple[Path, ...]:
         """A plugin directory exposing only the persona's skills (its subagents come through

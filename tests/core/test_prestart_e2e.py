@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import anyio
 import pytest
 
 from agentcontainers.request import parse_request
@@ -123,3 +124,28 @@ def test_a_refused_request_leaves_no_process_and_no_workspace(run_cli, clean_env
     assert agent_processes(clean_environ) == []
     workspaces = clean_environ / "workspaces"
     assert not workspaces.exists() or list(workspaces.iterdir()) == []
+
+
+def test_a_process_prestarted_before_the_event_loop_runs_the_request(agent_env, clean_environ):
+    """What `agentcontainers run` does: the CLI starts before asyncio is even imported, and the
+    run in the loop adopts it."""
+    service = AgentService(Settings.from_env(agent_env))
+    assert service.prestart_now(Draft(prompt=PROMPT))
+    [prestarted] = markers(clean_environ)
+
+    async def invoke():
+        try:
+            return await service.invoke(parse_request({"prompt": PROMPT}))
+        finally:
+            await service.aclose()
+
+    result = anyio.run(invoke)
+    assert result.status == 200, result.body
+    assert marker_of(result) == prestarted
+    assert agent_processes(clean_environ) == []
+
+
+def test_a_run_with_mcp_servers_is_left_to_the_event_loop(agent_env, clean_environ):
+    service = AgentService(Settings.from_env(agent_env))
+    assert not service.prestart_now(Draft(prompt=PROMPT, env=MEMORY))
+    assert markers(clean_environ) == set()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from agentcontainers.cli.progress import ProgressPrinter
     from agentcontainers.result import AgentResult
+    from agentcontainers.service import AgentService
 
 HELP = "Run one request and print the response envelope."
 
@@ -32,15 +33,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the request; print the envelope; return the exit status."""
-    import anyio
-
     from agentcontainers.errors import AgentContainersError
     from agentcontainers.result import AgentResult
 
     # Bytes from stdin: parse_request decodes them strictly ("request is not valid UTF-8").
     raw = sys.stdin.buffer.read() if args.request == "-" else args.request
     try:
-        result = anyio.run(_invoke, raw, args.agent, _show_progress(args.progress))
+        service = _service_with_agent_booting(raw, args.agent)
+
+        import anyio  # after the agent's CLI started: its boot overlaps this import and the rest
+
+        result = anyio.run(_invoke, service, raw, args.agent, _show_progress(args.progress))
     except AgentContainersError as exc:
         result = AgentResult.from_error(exc, agent=args.agent)
     except Exception as exc:  # a bug: still answer in the contract's shape, status 500
@@ -63,7 +66,23 @@ def _show_progress(mode: str) -> bool:
     return mode == "always" or (mode == "auto" and sys.stderr.isatty())
 
 
-async def _invoke(raw: str | bytes, agent: str | None, progress: bool) -> AgentResult:
+def _service_with_agent_booting(raw: str | bytes, agent: str | None) -> AgentService:
+    """The service, with the agent's CLI already starting when the request's draft allows it
+    (a new session, no MCP servers): the CLI boots while the event loop's modules and pydantic
+    load and the request is validated; the service only uses it for an identical run."""
+    from agentcontainers.service import AgentService
+    from agentcontainers.settings import Settings
+
+    service = AgentService(Settings.from_env())
+    draft = _Draft.of(raw, agent)
+    if draft is not None:
+        service.prestart_now(draft)
+    return service
+
+
+async def _invoke(
+    service: AgentService, raw: str | bytes, agent: str | None, progress: bool
+) -> AgentResult:
     """The run, cancelled cleanly (the agent's processes stopped, an envelope still printed)
     when this process is told to stop: SIGTERM (``timeout``, an orchestrator), SIGHUP, SIGINT."""
     import signal
@@ -86,7 +105,7 @@ async def _invoke(raw: str | bytes, agent: str | None, progress: bool) -> AgentR
             async def run() -> None:
                 nonlocal result, failure
                 try:
-                    result = await _run(raw, agent, progress)
+                    result = await _run(service, raw, agent, progress)
                 except Exception as exc:  # raised as itself below, not in an ExceptionGroup
                     failure = exc
                 group.cancel_scope.cancel()
@@ -100,14 +119,12 @@ async def _invoke(raw: str | bytes, agent: str | None, progress: bool) -> AgentR
     return result
 
 
-async def _run(raw: str | bytes, agent: str | None, progress: bool) -> AgentResult:
-    from agentcontainers.service import AgentService
-    from agentcontainers.settings import Settings
-
-    service = AgentService(Settings.from_env())
+async def _run(
+    service: AgentService, raw: str | bytes, agent: str | None, progress: bool
+) -> AgentResult:
     try:
-        # Start the agent process first: it boots while pydantic loads and the request is
-        # validated. The service only uses it if the validated request gives the same run.
+        # A run with MCP servers starts its agent here, while the gateway loads (a no-op when
+        # the process already started).
         draft = _Draft.of(raw, agent)
         if draft is not None:
             await service.prestart(draft)

@@ -18,8 +18,8 @@ import importlib.util
 import json
 import os
 import signal
-import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -32,6 +32,7 @@ import anyio.to_thread
 
 from agentcontainers.errors import RuntimeCrashed, RunTimeout
 from agentcontainers.runtime.base import RunEvent, RunSpec
+from agentcontainers.runtime.child import ChildProcess, PipeReader
 from agentcontainers.runtime.sandbox import protect_service_process, wrap
 
 _STDERR_TAIL = 4000
@@ -184,10 +185,14 @@ class _Launched:
     """A started CLI process waiting for its prompt on stdin."""
 
     spec: RunSpec
-    process: anyio.abc.Process
+    process: ChildProcess
     stderr: Any
     marker: str
-    deadline: float
+    started: float  # time.monotonic() at launch
+
+    def age(self) -> float:
+        """Seconds since the process was started."""
+        return time.monotonic() - self.started
 
     async def discard(self) -> None:
         with anyio.CancelScope(shield=True):
@@ -216,13 +221,14 @@ class ClaudeCodeRuntime:
         self._prestarted: list[_Launched] = []
         self._protected = False
 
-    async def prestart(self, spec: RunSpec) -> None:
+    def prestart(self, spec: RunSpec) -> None:
         """Start the CLI for ``spec`` now; it boots (most of a short run's time) while the
         caller finishes its own work, and waits for the prompt. :meth:`run` adopts it when
         given an equal spec; otherwise it is discarded. The prompt is only ever sent by
-        :meth:`run`, so a prestarted process that is not adopted has done nothing.
+        :meth:`run`, so a prestarted process that is not adopted has done nothing. Needs no
+        event loop: the one-shot CLI calls it before the loop's modules are imported.
         """
-        self._prestarted.append(await self._launch(spec))
+        self._prestarted.append(self._launch(spec))
 
     async def aclose(self) -> None:
         """Stop prestarted processes that no run adopted."""
@@ -251,7 +257,7 @@ class ClaudeCodeRuntime:
             hidden=hidden,
         )
 
-    async def _launch(self, spec: RunSpec) -> _Launched:
+    def _launch(self, spec: RunSpec) -> _Launched:
         argv = self._command(spec)
         # Tool commands run in sessions of their own, outside the CLI's process group; this
         # marker, inherited by every descendant, finds them when the run ends.
@@ -260,21 +266,15 @@ class ClaudeCodeRuntime:
         # stderr goes to a file: nothing to drain concurrently, and the tail explains a crash.
         stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by _Launched.discard)
         try:
-            process = await anyio.open_process(
-                argv,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-                cwd=str(spec.cwd),
-                env=env,
-                start_new_session=True,
+            process = ChildProcess.start(
+                argv, stderr=stderr, cwd=str(spec.cwd), env=env, start_new_session=True
             )
-        except BaseException as exc:  # cancelled while starting, too
+        except BaseException as exc:
             stderr.close()
             if isinstance(exc, OSError):
                 raise RuntimeCrashed(f"could not start the Claude Code CLI: {exc}") from exc
             raise
-        return _Launched(spec, process, stderr, marker, anyio.current_time() + spec.timeout_s)
+        return _Launched(spec, process, stderr, marker, time.monotonic())
 
     async def _adopt_or_launch(self, spec: RunSpec) -> _Launched:
         for launched in self._prestarted:
@@ -283,12 +283,14 @@ class ClaudeCodeRuntime:
                 await self.aclose()
                 return launched
         await self.aclose()
-        return await self._launch(spec)
+        return self._launch(spec)
 
     async def run(self, spec: RunSpec) -> AsyncIterator[RunEvent]:
         """Run one turn; see :class:`agentcontainers.runtime.base.Runtime`."""
         launched = await self._adopt_or_launch(spec)
-        process, deadline = launched.process, launched.deadline
+        process = launched.process
+        # the time limit counts from the start of the process, prestarted or not
+        deadline = anyio.current_time() + spec.timeout_s - launched.age()
         if not self._protected:  # before any tool can run; off the CLI's start-up path
             protect_service_process()
             self._protected = True
@@ -341,9 +343,7 @@ def _tail(stream: Any) -> str:
     return lines[-1][:300] if lines else "no output"
 
 
-async def _json_lines(
-    stream: anyio.abc.ByteReceiveStream, deadline: float
-) -> AsyncIterator[dict[str, Any]]:
+async def _json_lines(stream: PipeReader, deadline: float) -> AsyncIterator[dict[str, Any]]:
     """JSON objects, one per line, until EOF; each read bounded by ``deadline``."""
     buffer = b""
     while True:
@@ -367,7 +367,7 @@ async def _json_lines(
                 yield message  # dontAsk mode never asks, so control requests need no answer
 
 
-async def _terminate_group(process: anyio.abc.Process) -> None:
+async def _terminate_group(process: ChildProcess) -> None:
     """Stop the CLI and every process it started (its process group)."""
     if process.returncode is None:
         for sig, wait in ((signal.SIGTERM, _KILL_GRACE_S), (signal.SIGKILL, 5.0)):
