@@ -6,9 +6,11 @@ import costs about a second (its ``mcp`` import), more than the whole CLI run it
 and the one-shot CLI and Lambda cold starts pay for every import. One code path serves every
 ingress.
 
-The process runs in its own process group; whatever happens (result, timeout, cancellation,
-crash) the group is terminated before :meth:`ClaudeCodeRuntime.run` returns, so no tool
-subprocess outlives its run.
+The process (a :class:`~agentcontainers.runtime.child.ChildProcess`, startable before an
+event loop exists, which the one-shot CLI uses) runs in its own process group, inside the
+bubblewrap sandbox when there is one; whatever happens (result, timeout, cancellation, crash)
+the group is terminated before :meth:`ClaudeCodeRuntime.run` returns, so no tool subprocess
+outlives its run.
 """
 
 from __future__ import annotations
