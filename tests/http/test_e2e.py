@@ -276,3 +276,23 @@ def test_cancel_stops_the_cli_of_a_background_run(serve, clean_environ):
     events = parse_sse(httpx.get(f"{server.url}/v1/runs/{run_id}/events", timeout=30).text)
     assert events[-1]["event"] == "error"
     assert events[-1]["data"]["error"]["code"] == "cancelled"
+
+
+def test_serve_binds_loopback_by_default_and_never_logs_a_key(serve):
+    key = "ops-key-never-in-the-logs-0123456789"
+    server = serve(AGENTCONTAINERS_API_KEYS=f"ops:{key}")
+    assert server.url.startswith("http://127.0.0.1:")  # no --host: loopback only
+    good = {"Authorization": f"Bearer {key}"}
+    ran = httpx.post(f"{server.url}/invoke", json={"prompt": "[[say logged?]]"}, headers=good,
+                     timeout=60)  # fmt: skip
+    assert ran.status_code == 200, ran.text
+    wrong = {"Authorization": f"Bearer {key}-but-wrong"}
+    assert httpx.get(f"{server.url}/v1/sessions", headers=wrong).status_code == 401
+    login = httpx.post(f"{server.url}/v1/login", headers=good)  # the browser's cookie
+    assert login.status_code in (200, 204), login.text
+    from tests.http.conftest import stop_server
+
+    stop_server(server.process)  # flushes the access log (uvicorn's stdout, drained to a file)
+    log = server.log.read_text() + server.log.with_suffix(".access.log").read_text()
+    assert "POST /invoke" in log and "POST /v1/login" in log
+    assert key not in log and "never-in-the-logs" not in log
