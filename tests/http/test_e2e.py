@@ -83,6 +83,26 @@ def test_a_reconnecting_client_gets_exactly_the_events_it_missed(serve):
     assert everything[-1]["data"]["result"] == "tool Bash returned: one\ntool Bash returned: two"
 
 
+def test_a_stream_retried_with_its_key_rejoins_the_run_after_last_event_id(serve):
+    # A client that posts the same request again with its Idempotency-Key and Last-Event-ID
+    # (EventSource-style) rejoins the run it started instead of starting a second one.
+    server = serve(AGENTCONTAINERS_RECONNECT_GRACE="30")
+    prompt = '[[stall 0.7]] [[tool Bash {"command": "echo again"}]]'
+    url = f"{server.url}/v1/agents/tester/stream"
+    key = {"Idempotency-Key": f"rejoin-{time.monotonic_ns()}"}
+    with (
+        httpx.Client(timeout=60) as client,
+        client.stream("POST", url, json={"prompt": prompt}, headers=key) as r,
+    ):
+        seen = read_events(r.iter_text(), until_id=2)
+    run_id = seen[0]["data"]["run_id"]
+    again = {**key, "Last-Event-ID": "2"}
+    rejoined = parse_sse(httpx.post(url, json={"prompt": prompt}, headers=again, timeout=60).text)
+    everything = parse_sse(httpx.get(f"{server.url}/v1/runs/{run_id}/events", timeout=60).text)
+    assert rejoined == everything[2:] and everything[-1]["event"] == "result"
+    assert [r["run_id"] for r in httpx.get(f"{server.url}/v1/runs").json()["runs"]] == [run_id]
+
+
 LONG_REPLY = "Here is a reply long enough that the model writes it in several pieces, in order."
 
 
