@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import anyio.abc
 import anyio.to_thread
 
 from agentcontainers.errors import RuntimeCrashed, RunTimeout
