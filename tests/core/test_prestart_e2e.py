@@ -14,7 +14,7 @@ import pytest
 from agentcontainers.request import parse_request
 from agentcontainers.service import AgentService
 from agentcontainers.settings import Settings
-from tests.core.test_faults_e2e import agent_processes
+from tests.core.test_faults_e2e import agent_processes, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 
@@ -60,7 +60,7 @@ async def test_the_prestarted_process_runs_the_request(agent_env, clean_environ:
     service = AgentService(Settings.from_env(agent_env))
     try:
         await service.prestart(Draft(prompt=PROMPT))
-        [prestarted] = markers(clean_environ)
+        [prestarted] = wait_for(lambda: markers(clean_environ))  # exec'd in its sandbox
         result = await service.invoke(parse_request({"prompt": PROMPT}))
     finally:
         await service.aclose()
@@ -75,7 +75,7 @@ async def test_a_different_request_never_reaches_the_prestarted_process(
     service = AgentService(Settings.from_env(agent_env))
     try:
         await service.prestart(Draft(prompt="DRAFT-ONLY-PROMPT", model="claude-other"))
-        [prestarted] = markers(clean_environ)
+        [prestarted] = wait_for(lambda: markers(clean_environ))  # exec'd in its sandbox
         result = await service.invoke(parse_request({"prompt": PROMPT}))
     finally:
         await service.aclose()
@@ -96,7 +96,7 @@ async def test_a_run_with_mcp_servers_is_prestarted_before_its_gateway_serves(
     service = AgentService(Settings.from_env(agent_env))
     try:
         await service.prestart(Draft(prompt=PROMPT, env=MEMORY))
-        [prestarted] = markers(clean_environ)
+        [prestarted] = wait_for(lambda: markers(clean_environ))  # exec'd in its sandbox
         result = await service.invoke(parse_request({"prompt": PROMPT, "env": MEMORY}))
     finally:
         await service.aclose()
@@ -110,7 +110,7 @@ async def test_a_prestarted_run_has_its_mcp_tools_on_the_first_turn(agent_env, c
     service = AgentService(Settings.from_env(agent_env))
     try:
         await service.prestart(Draft(prompt=prompt, env=MEMORY))
-        assert len(markers(clean_environ)) == 1
+        assert len(wait_for(lambda: markers(clean_environ))) == 1
         result = await service.invoke(parse_request({"prompt": prompt, "env": MEMORY}))
     finally:
         await service.aclose()
@@ -131,7 +131,7 @@ def test_a_process_prestarted_before_the_event_loop_runs_the_request(agent_env, 
     run in the loop adopts it."""
     service = AgentService(Settings.from_env(agent_env))
     assert service.prestart_now(Draft(prompt=PROMPT))
-    [prestarted] = markers(clean_environ)
+    [prestarted] = wait_for(lambda: markers(clean_environ))  # exec'd in its sandbox
 
     async def invoke():
         try:
