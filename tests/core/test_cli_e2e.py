@@ -162,6 +162,15 @@ def test_bad_input_gets_a_clear_4xx(run_cli, raw, status, words):
     assert run.body["is_error"] is True and run.body["result"]
 
 
+def test_no_request_at_all_is_a_400_envelope(agent_env):
+    proc = subprocess.run([sys.executable, "-m", "agentcontainers", "run"], capture_output=True,
+                          text=True, env=agent_env, timeout=60)  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    envelope = json.loads(proc.stdout)
+    assert envelope["statusCode"] == 400
+    assert "no request" in json.loads(envelope["body"])["error"]["message"]
+
+
 def test_unknown_session_is_404(run_cli):
     run = run_cli({"prompt": "hi", "resume_session_id": str(uuid.uuid4())})
     assert run.status == 404

@@ -21,7 +21,9 @@ HELP = "Run one request and print the response envelope."
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's arguments."""
-    parser.add_argument("request", help="the request as JSON, or - to read it from stdin")
+    parser.add_argument(
+        "request", nargs="?", help="the request as JSON, or - to read it from stdin"
+    )
     parser.add_argument("--agent", help="persona to run (overrides the request's and AGENT)")
     parser.add_argument(
         "--progress",
@@ -36,6 +38,12 @@ def main(args: argparse.Namespace) -> int:
     from agentcontainers.errors import AgentContainersError
     from agentcontainers.result import AgentResult
 
+    if args.request is None:  # still an answer in the contract's shape, not a usage error
+        from agentcontainers.errors import InvalidRequest
+
+        missing = InvalidRequest("no request: give it as JSON, or - to read it from stdin")
+        print(_envelope_text(AgentResult.from_error(missing, agent=args.agent)))
+        return 1
     # Bytes from stdin: parse_request decodes them strictly ("request is not valid UTF-8").
     raw = sys.stdin.buffer.read() if args.request == "-" else args.request
     try:
