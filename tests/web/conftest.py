@@ -244,5 +244,6 @@ def screenshot(page: Any, name: str, *, full_page: bool = False) -> Path:
     """Save a screenshot of a main view under ``artifacts/web/``."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
+    # finished transitions: a card opened just before is shown open, not half-turned
+    page.screenshot(path=str(path), full_page=full_page, animations="disabled")
     return path
