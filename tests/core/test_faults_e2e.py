@@ -126,6 +126,13 @@ def processes_of(state_dir: Path) -> list[int]:
     return found
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # gone meanwhile
+        return b""
+
+
 @pytest.mark.parametrize("sandbox", ["none", "auto"])
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
 def test_a_stopped_one_shot_run_stops_its_agent_and_still_answers(
@@ -134,17 +141,19 @@ def test_a_stopped_one_shot_run_stops_its_agent_and_still_answers(
     # `timeout 60 agentcontainers run ...`, a pod being replaced, a closed terminal: the CLI
     # and the tool it is running end too, and the caller still gets an envelope.
     request = '{"prompt": "[[tool Bash {\\"command\\": \\"echo start; sleep 300; echo end\\"}]]"}'
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "agentcontainers", "run", request],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**agent_env, "AGENTCONTAINERS_SANDBOX": sandbox},
-    )  # fmt: skip
-    wait_for(lambda: any(
-        b"sleep" in Path(f"/proc/{pid}/cmdline").read_bytes()
-        for pid in processes_of(clean_environ)
-    ))  # fmt: skip
-    proc.send_signal(signum)
-    out, err = proc.communicate(timeout=60)
+    ) as proc:  # fmt: skip
+        try:
+            wait_for(lambda: any(b"sleep" in _cmdline(pid) for pid in processes_of(clean_environ)))
+            proc.send_signal(signum)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
     import json
 
     envelope = json.loads(out)

@@ -124,6 +124,13 @@ def test_text_deltas_stream_a_reply_as_it_is_written_then_whole(serve, route):
     assert all(e["data"]["parent_tool_use_id"] is None for e in events[2:-2])
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # gone meanwhile
+        return b""
+
+
 def test_a_client_leaving_a_stream_cancels_its_run(serve, clean_environ):
     server = serve()  # AGENTCONTAINERS_RECONNECT_GRACE=0
     prompt = '[[tool Bash {"command": "echo start; sleep 45; echo end"}]]'
@@ -136,8 +143,7 @@ def test_a_client_leaving_a_stream_cancels_its_run(serve, clean_environ):
         chunks = response.iter_text()  # kept: the connection stays open while we look
         run_id = read_events(chunks, until_id=3)[0]["data"]["run_id"]  # tool_use: Bash runs
         deadline = time.monotonic() + 10
-        while not any(b"sleep" in Path(f"/proc/{pid}/cmdline").read_bytes()
-                      for pid in agent_processes(clean_environ)):  # fmt: skip
+        while not any(b"sleep" in _cmdline(pid) for pid in agent_processes(clean_environ)):
             assert time.monotonic() < deadline, "the tool's sleep never started"
             time.sleep(0.05)
     # The CLI and the tool's child process end with the run.
