@@ -96,3 +96,11 @@ def run_cli(agent_env: dict[str, str]) -> Callable[..., CliRun]:
         return CliRun(proc.returncode, json.loads(proc.stdout), proc.stderr)
 
     return run
+
+
+def cmdline_of(pid: int) -> bytes:
+    """A process's command line, or ``b""`` once it has ended."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""

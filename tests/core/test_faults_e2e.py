@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import cmdline_of
+
 pytestmark = pytest.mark.e2e
 
 
@@ -126,13 +128,6 @@ def processes_of(state_dir: Path) -> list[int]:
     return found
 
 
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:  # gone meanwhile
-        return b""
-
-
 @pytest.mark.parametrize("sandbox", ["none", "auto"])
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
 def test_a_stopped_one_shot_run_stops_its_agent_and_still_answers(
@@ -147,7 +142,8 @@ def test_a_stopped_one_shot_run_stops_its_agent_and_still_answers(
         env={**agent_env, "AGENTCONTAINERS_SANDBOX": sandbox},
     ) as proc:  # fmt: skip
         try:
-            wait_for(lambda: any(b"sleep" in _cmdline(pid) for pid in processes_of(clean_environ)))
+            mine = processes_of
+            wait_for(lambda: any(b"sleep" in cmdline_of(pid) for pid in mine(clean_environ)))
             proc.send_signal(signum)
             out, err = proc.communicate(timeout=60)
         finally:

@@ -9,12 +9,12 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import anyio
 import httpx
 import pytest
 
+from tests.conftest import cmdline_of
 from tests.http.conftest import agent_processes, parse_sse, wait_for_no_agent_processes
 
 pytestmark = pytest.mark.e2e
@@ -124,13 +124,6 @@ def test_text_deltas_stream_a_reply_as_it_is_written_then_whole(serve, route):
     assert all(e["data"]["parent_tool_use_id"] is None for e in events[2:-2])
 
 
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:  # gone meanwhile
-        return b""
-
-
 def test_a_client_leaving_a_stream_cancels_its_run(serve, clean_environ):
     server = serve()  # AGENTCONTAINERS_RECONNECT_GRACE=0
     prompt = '[[tool Bash {"command": "echo start; sleep 45; echo end"}]]'
@@ -143,7 +136,7 @@ def test_a_client_leaving_a_stream_cancels_its_run(serve, clean_environ):
         chunks = response.iter_text()  # kept: the connection stays open while we look
         run_id = read_events(chunks, until_id=3)[0]["data"]["run_id"]  # tool_use: Bash runs
         deadline = time.monotonic() + 10
-        while not any(b"sleep" in _cmdline(pid) for pid in agent_processes(clean_environ)):
+        while not any(b"sleep" in cmdline_of(pid) for pid in agent_processes(clean_environ)):
             assert time.monotonic() < deadline, "the tool's sleep never started"
             time.sleep(0.05)
     # The CLI and the tool's child process end with the run.
