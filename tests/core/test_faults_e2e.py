@@ -142,8 +142,7 @@ def test_a_stopped_one_shot_run_stops_its_agent_and_still_answers(
         env={**agent_env, "AGENTCONTAINERS_SANDBOX": sandbox},
     ) as proc:  # fmt: skip
         try:
-            mine = processes_of
-            wait_for(lambda: any(b"sleep" in cmdline_of(pid) for pid in mine(clean_environ)))
+            wait_for(lambda: any(b"sleep" in cmdline_of(p) for p in processes_of(clean_environ)))
             proc.send_signal(signum)
             out, err = proc.communicate(timeout=60)
         finally:
