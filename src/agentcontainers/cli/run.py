@@ -47,11 +47,12 @@ def main(args: argparse.Namespace) -> int:
     # Bytes from stdin: parse_request decodes them strictly ("request is not valid UTF-8").
     raw = sys.stdin.buffer.read() if args.request == "-" else args.request
     try:
-        service = _service_with_agent_booting(raw, args.agent)
+        service, draft = _service_with_agent_booting(raw, args.agent)
 
         import anyio  # after the agent's CLI started: its boot overlaps this import and the rest
 
-        result = anyio.run(_invoke, service, raw, args.agent, _show_progress(args.progress))
+        progress = _show_progress(args.progress)
+        result = anyio.run(_invoke, service, draft, raw, args.agent, progress)
     except AgentContainersError as exc:
         result = AgentResult.from_error(exc, agent=args.agent)
     except Exception as exc:  # a bug: still answer in the contract's shape, status 500
@@ -74,7 +75,9 @@ def _show_progress(mode: str) -> bool:
     return mode == "always" or (mode == "auto" and sys.stderr.isatty())
 
 
-def _service_with_agent_booting(raw: str | bytes, agent: str | None) -> AgentService:
+def _service_with_agent_booting(
+    raw: str | bytes, agent: str | None
+) -> tuple[AgentService, _Draft | None]:
     """The service, with the agent's CLI already starting when the request's draft allows it
     (a new session, no MCP servers): the CLI boots while the event loop's modules and pydantic
     load and the request is validated; the service only uses it for an identical run."""
@@ -85,11 +88,15 @@ def _service_with_agent_booting(raw: str | bytes, agent: str | None) -> AgentSer
     draft = _Draft.of(raw, agent)
     if draft is not None:
         service.prestart_now(draft)
-    return service
+    return service, draft
 
 
 async def _invoke(
-    service: AgentService, raw: str | bytes, agent: str | None, progress: bool
+    service: AgentService,
+    draft: _Draft | None,
+    raw: str | bytes,
+    agent: str | None,
+    progress: bool,
 ) -> AgentResult:
     """The run, cancelled cleanly (the agent's processes stopped, an envelope still printed)
     when this process is told to stop: SIGTERM (``timeout``, an orchestrator), SIGHUP, SIGINT."""
@@ -113,7 +120,7 @@ async def _invoke(
             async def run() -> None:
                 nonlocal result, failure
                 try:
-                    result = await _run(service, raw, agent, progress)
+                    result = await _run(service, draft, raw, agent, progress)
                 except Exception as exc:  # raised as itself below, not in an ExceptionGroup
                     failure = exc
                 group.cancel_scope.cancel()
@@ -128,12 +135,15 @@ async def _invoke(
 
 
 async def _run(
-    service: AgentService, raw: str | bytes, agent: str | None, progress: bool
+    service: AgentService,
+    draft: _Draft | None,
+    raw: str | bytes,
+    agent: str | None,
+    progress: bool,
 ) -> AgentResult:
     try:
         # A run with MCP servers starts its agent here, while the gateway loads (a no-op when
         # the process already started).
-        draft = _Draft.of(raw, agent)
         if draft is not None:
             await service.prestart(draft)
 

@@ -19,12 +19,25 @@ import anyio
 _CHUNK = 65536
 
 
-class PipeReader:
-    """The child's stdout, as an anyio byte receive stream (``receive``, ``EndOfStream``)."""
+class _PipeEnd:
+    """Our end of a pipe to the child, non-blocking."""
 
     def __init__(self, pipe: IO[bytes]) -> None:
         self._pipe = pipe
         os.set_blocking(pipe.fileno(), False)
+
+    def _fileno(self) -> int:
+        if self._pipe.closed:
+            raise anyio.ClosedResourceError
+        return self._pipe.fileno()
+
+    async def aclose(self) -> None:
+        """Close this end (for stdin: the child reads end of file)."""
+        self._pipe.close()
+
+
+class PipeReader(_PipeEnd):
+    """The child's stdout, as an anyio byte receive stream (``receive``, ``EndOfStream``)."""
 
     async def receive(self, max_bytes: int = _CHUNK) -> bytes:
         """The next bytes the child wrote.
@@ -34,28 +47,18 @@ class PipeReader:
             anyio.ClosedResourceError: this end was closed.
         """
         while True:
-            if self._pipe.closed:
-                raise anyio.ClosedResourceError
             try:
-                data = os.read(self._pipe.fileno(), max_bytes)
+                data = os.read(self._fileno(), max_bytes)
             except BlockingIOError:
-                await anyio.wait_readable(self._pipe.fileno())
+                await anyio.wait_readable(self._fileno())
                 continue
             if not data:
                 raise anyio.EndOfStream
             return data
 
-    async def aclose(self) -> None:
-        """Close this end."""
-        self._pipe.close()
 
-
-class PipeWriter:
+class PipeWriter(_PipeEnd):
     """The child's stdin, as an anyio byte send stream (``send``, ``aclose``)."""
-
-    def __init__(self, pipe: IO[bytes]) -> None:
-        self._pipe = pipe
-        os.set_blocking(pipe.fileno(), False)
 
     async def send(self, data: bytes) -> None:
         """Write all of ``data``.
@@ -66,20 +69,14 @@ class PipeWriter:
         """
         view = memoryview(data)
         while view:
-            if self._pipe.closed:
-                raise anyio.ClosedResourceError
             try:
-                written = os.write(self._pipe.fileno(), view)
+                written = os.write(self._fileno(), view)
             except BlockingIOError:
-                await anyio.wait_writable(self._pipe.fileno())
+                await anyio.wait_writable(self._fileno())
                 continue
             except BrokenPipeError as exc:
                 raise anyio.BrokenResourceError from exc
             view = view[written:]
-
-    async def aclose(self) -> None:
-        """Close this end: the child reads end of file."""
-        self._pipe.close()
 
 
 class ChildProcess:

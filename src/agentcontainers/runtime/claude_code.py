@@ -246,7 +246,7 @@ class ClaudeCodeRuntime:
         transcripts = spec.config_dir / "projects" / project_key(str(spec.cwd))
         transcripts.mkdir(parents=True, exist_ok=True)
         hidden = [self.state_dir] if self.state_dir is not None else []
-        config = [] if any(_inside(spec.config_dir, h) for h in hidden) else [spec.config_dir]
+        config = [] if any(spec.config_dir.is_relative_to(h) for h in hidden) else [spec.config_dir]
         cli = Path(self.cli_path)
         return wrap(
             self.sandbox,
@@ -297,7 +297,6 @@ class ClaudeCodeRuntime:
             self._protected = True
         got_result = False
         try:
-            assert process.stdin is not None and process.stdout is not None
             with anyio.fail_at(deadline):
                 await process.stdin.send(user_message(spec.prompt))
                 await process.stdin.aclose()
@@ -331,10 +330,6 @@ class ClaudeCodeRuntime:
 def project_key(cwd: str) -> str:
     """How Claude Code names a working directory under ``projects/``."""
     return "".join(c if c.isascii() and c.isalnum() else "-" for c in cwd)
-
-
-def _inside(path: Path, directory: Path) -> bool:
-    return path == directory or directory in path.parents
 
 
 def _tail(stream: Any) -> str:

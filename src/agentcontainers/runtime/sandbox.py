@@ -34,8 +34,6 @@ from agentcontainers.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-MODES = ("auto", "bwrap", "none")
-
 _BASE = ("--die-with-parent", "--unshare-pid", "--unshare-ipc", "--cap-drop", "ALL")
 # /tmp stays the machine's, writable: tools hand files to the operator there, as without a
 # sandbox (the agent's own TMPDIR is in its workspace; the state directory is hidden anyway).
@@ -63,13 +61,12 @@ def _working_bwrap() -> str | None:
 
 
 def sandbox_command(mode: str) -> str | None:
-    """The ``bwrap`` to wrap agent processes with under ``mode``, or None for no sandbox.
+    """The ``bwrap`` to wrap agent processes with under ``mode`` (``auto``, ``bwrap`` or
+    ``none``, as :class:`~agentcontainers.settings.Settings` validated it), or None.
 
     Raises:
-        ConfigError: ``mode`` is ``bwrap`` and bubblewrap cannot run here, or is unknown.
+        ConfigError: ``mode`` is ``bwrap`` and bubblewrap cannot run here.
     """
-    if mode not in MODES:
-        raise ConfigError(f"AGENTCONTAINERS_SANDBOX must be one of {', '.join(MODES)}")
     if mode == "none":
         return None
     bwrap = _working_bwrap()
