@@ -44,15 +44,24 @@ def test_cli_killed_mid_run(agent_env, run_cli, clean_environ: Path):
     first = run_cli({"prompt": "first turn survives"})
     session = first.body["session_id"]
     env = dict(agent_env)
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "agentcontainers", "run",
          f'{{"prompt": "[[stall 60]]", "resume_session_id": "{session}"}}'],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
-    victims = wait_for(lambda: agent_processes(clean_environ))
-    for pid in victims:
-        os.kill(pid, signal.SIGKILL)
-    out, err = proc.communicate(timeout=60)
+    ) as proc:  # fmt: skip
+        try:
+            # the Claude Code CLI itself, not the sandbox that starts it
+            victims = wait_for(lambda: [
+                pid for pid in agent_processes(clean_environ)
+                if b"bwrap" not in cmdline_of(pid).split(b"\0")[0]
+            ])  # fmt: skip
+            for pid in victims:
+                os.kill(pid, signal.SIGKILL)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
     import json
 
     envelope = json.loads(out)
